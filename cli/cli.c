@@ -1,0 +1,190 @@
+/* cli.c — option parsing, help text and error reporting shared by the subcommands. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CLI_MAX_OPTIONS 48
+#define CLI_KEY_HELP 0x7fff
+
+void cli_help(const cli_command *cmd, FILE *out)
+{
+    fprintf(out, "usage: timekeeper %s %s\n\n%s\n", cmd->name, cmd->usage ? cmd->usage : "",
+            cmd->summary);
+    if (cmd->description)
+        fprintf(out, "\n%s\n", cmd->description);
+    fprintf(out, "\noptions:\n");
+    for (const cli_option *o = cmd->options; o && o->name; o++) {
+        char left[64];
+        if (o->key > 0 && o->key < 256)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", o->key, o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        fprintf(out, "  %-26s %s\n", left, o->help);
+    }
+    fprintf(out, "  %-26s %s\n", "-h, --help", "show this help and exit");
+}
+
+int cli_parse(const cli_command *cmd, int argc, char **argv, cli_option_fn fn, void *ctx,
+              int *status)
+{
+    struct option longs[CLI_MAX_OPTIONS + 2];
+    char shorts[CLI_MAX_OPTIONS * 2 + 4];
+    size_t n = 0, s = 0;
+    shorts[s++] = '+'; /* stop at the first operand */
+    shorts[s++] = ':'; /* report a missing argument as ':' */
+    for (const cli_option *o = cmd->options; o && o->name && n < CLI_MAX_OPTIONS; o++, n++) {
+        longs[n] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL, o->key};
+        if (o->key > 0 && o->key < 256) {
+            shorts[s++] = (char)o->key;
+            if (o->arg)
+                shorts[s++] = ':';
+        }
+    }
+    longs[n++] = (struct option){"help", no_argument, NULL, CLI_KEY_HELP};
+    longs[n] = (struct option){0};
+    shorts[s++] = 'h';
+    shorts[s] = '\0';
+
+    optind = 1;
+    opterr = 0;
+    *status = CLI_OK;
+    int c;
+    while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+        if (c == CLI_KEY_HELP || c == 'h') {
+            cli_help(cmd, stdout);
+            return -1;
+        }
+        if (c == '?') {
+            if (optopt && optopt < 256 && optopt != '?')
+                *status = cli_usage_error(cmd, "unknown option '-%c'", optopt);
+            else
+                *status = cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+            return -1;
+        }
+        if (c == ':') {
+            *status = cli_usage_error(cmd, "option '%s' needs an argument", argv[optind - 1]);
+            return -1;
+        }
+        int r = fn(ctx, c, optarg);
+        if (r != 0) {
+            *status = r;
+            return -1;
+        }
+    }
+    return optind;
+}
+
+static void vreport(const char *name, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "timekeeper %s: ", name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(cmd->name, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "Try 'timekeeper %s --help'.\n", cmd->name);
+    return CLI_USAGE;
+}
+
+int cli_error(const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(name, fmt, ap);
+    va_end(ap);
+    return CLI_FAIL;
+}
+
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *s, double min, double max, double *out)
+{
+    if (!s || !*s)
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v) || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_finish(const char *name, int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "timekeeper %s: error writing output: %s\n", name, strerror(errno));
+        return CLI_FAIL;
+    }
+    if (fclose(stdout) != 0 && errno != EBADF) {
+        fprintf(stderr, "timekeeper %s: error writing output: %s\n", name, strerror(errno));
+        return CLI_FAIL;
+    }
+    return status;
+}
+
+void cli_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+const char *cli_fmt_ns(char *buf, size_t len, double ns)
+{
+    static const char *const units[] = {"ns", "µs", "ms", "s"};
+    int u = 0;
+    while (u < 3 && ns >= 999.5) {
+        ns /= 1000.0;
+        u++;
+    }
+    if (u == 0 || ns >= 99.95)
+        snprintf(buf, len, "%.0f%s", ns, units[u]);
+    else if (ns >= 9.995)
+        snprintf(buf, len, "%.1f%s", ns, units[u]);
+    else
+        snprintf(buf, len, "%.2f%s", ns, units[u]);
+    return buf;
+}
+
+const char *cli_fmt_rate(char *buf, size_t len, double hz)
+{
+    if (hz >= 999.5e3)
+        snprintf(buf, len, "%.2fM", hz / 1e6);
+    else if (hz >= 999.5)
+        snprintf(buf, len, "%.1fk", hz / 1e3);
+    else
+        snprintf(buf, len, "%.1f", hz);
+    return buf;
+}

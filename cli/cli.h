@@ -1,0 +1,63 @@
+/* cli.h — the `timekeeper` command table and the option parsing every subcommand shares. */
+#ifndef TK_CLI_H
+#define TK_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses of every subcommand. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* One option of a subcommand. `key` is what the callback receives: a short-option character
+ * ('o' for -o) or a value >= 256 for long-only options. `arg` names the argument (NULL: a flag). */
+typedef struct cli_option {
+    const char *name;  /* long name, without "--" */
+    int key;
+    const char *arg;
+    const char *help;
+} cli_option;
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);  /* argv[0] is the subcommand name */
+    const char *summary;                /* one line, for `timekeeper --help` */
+    const char *usage;                  /* e.g. "[--json] [PID...]" */
+    const char *description;            /* paragraphs after the usage line; may be NULL */
+    const cli_option *options;          /* terminated by {0}; --help is added automatically */
+} cli_command;
+
+/* Called for each option; returns 0, or CLI_USAGE after calling cli_usage_error(). */
+typedef int (*cli_option_fn)(void *ctx, int key, const char *arg);
+
+/* Parses argv against cmd->options with getopt_long. On --help prints the help to stdout and
+ * returns -1 with *status = CLI_OK; on a bad option prints an error to stderr and returns -1 with
+ * *status = CLI_USAGE. Otherwise returns the index of the first operand. */
+int cli_parse(const cli_command *cmd, int argc, char **argv, cli_option_fn fn, void *ctx,
+              int *status);
+/* Prints the full help of cmd (usage, description, options). */
+void cli_help(const cli_command *cmd, FILE *out);
+/* Prints "timekeeper NAME: message" and a hint to --help on stderr; returns CLI_USAGE. */
+int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints "timekeeper NAME: message" on stderr; returns CLI_FAIL. */
+int cli_error(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict number parsers: the whole string must be a number in [min, max]. Return 0 or -1. */
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int cli_parse_double(const char *s, double min, double max, double *out);
+/* Flushes and closes stdout, reporting a write error (e.g. a full disk). Returns status, or
+ * CLI_FAIL when stdout failed. */
+int cli_finish(const char *name, int status);
+
+/* Writes s as a JSON string (quotes included, control characters escaped). */
+void cli_json_str(FILE *f, const char *s);
+/* Formats a duration in ns with 3 significant digits and an adapted unit (ns, µs, ms, s). */
+const char *cli_fmt_ns(char *buf, size_t len, double ns);
+/* Formats a rate (per second) with k/M suffixes. */
+const char *cli_fmt_rate(char *buf, size_t len, double hz);
+
+/* The subcommands, one file each (cmd-<name>.c). */
+extern const cli_command cmd_list_def, cmd_report_def, cmd_check_def, cmd_calibrate_def,
+    cmd_top_def, cmd_analyze_def;
+
+#endif

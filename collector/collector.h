@@ -1,0 +1,101 @@
+/* collector.h — reads the segments of instrumented processes, drains their rings, counts losses
+ * exactly and aggregates timers into histograms. Used by the CLI, the TUI and the tests. */
+#ifndef TK_COLLECTOR_H
+#define TK_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+
+typedef struct collector collector;
+
+typedef struct collector_options {
+    const char *dir;         /* segments directory; NULL: $TK_DIR or /dev/shm */
+    int keep;                /* nonzero: never remove a dead process's segment */
+    int pid;                 /* nonzero: only this process */
+    const char *timer_glob;  /* NULL: all timers; else an fnmatch(3) pattern */
+    uint64_t overhead_ns;    /* subtracted from every processing time (clamped at 0) */
+    int quiet;               /* nonzero: do not print warnings about bad segments on stderr */
+} collector_options;
+
+enum { KIND_PROCESSING = 0, KIND_LATENCY = 1, KIND_COUNT = 2 };
+
+/* Statistics of one timer of one process. Histograms hold nanoseconds. */
+typedef struct timer_stats {
+    char name[56];
+    uint32_t id;
+    hist *interval[KIND_COUNT];  /* records drained since the last collector_rollover() */
+    hist *total[KIND_COUNT];     /* everything up to the last collector_rollover() */
+    uint64_t lost_interval;      /* records of this timer overwritten before they were read */
+    uint64_t lost_total;
+    uint64_t last_mono_ns;       /* CLOCK_MONOTONIC of the last record's stop, 0: none yet */
+} timer_stats;
+
+typedef enum { PROC_LIVE = 0, PROC_EXITED = 1 } proc_state;
+
+/* One instrumented process (one segment). */
+typedef struct process_info {
+    char path[512];
+    char name[64];
+    char cmdline[256];
+    int pid;
+    unsigned uid;
+    proc_state state;
+    int clock_source;
+    uint64_t start_real_ns;
+    uint64_t start_mono_ns;
+    uint64_t exit_mono_ns;        /* set when the producer exited normally, 0 otherwise */
+    uint64_t heartbeat_mono_ns;
+    uint64_t last_record_mono_ns; /* the newest record seen in any ring, 0: none */
+    uint64_t dropped_no_ring;
+    uint64_t corrupt_records;     /* records with an unknown type or name id (skipped) */
+    uint64_t points;              /* labeled points read */
+    uint32_t rings_used;
+    size_t ntimers;
+    timer_stats **timers;         /* ntimers entries, sorted by name */
+} process_info;
+
+/* A labeled point read from a ring, for `analyze --live`. */
+typedef struct collector_point {
+    int pid;
+    uint32_t tid;
+    const char *label;
+    uint64_t mono_ns;
+    uint64_t client, command, session;  /* UINT64_MAX: unknown */
+    const char *context;
+    size_t context_len;
+} collector_point;
+typedef void (*collector_point_fn)(void *ctx, const collector_point *p);
+
+/* Creates a collector. Returns 0 or a negative errno-style code (-ENOMEM). */
+int collector_open(const collector_options *opts, collector **out);
+void collector_close(collector *c);
+/* Delivers labeled points to fn (NULL: points are only counted). */
+void collector_on_point(collector *c, collector_point_fn fn, void *ctx);
+
+/* Finds segments that appeared since the last scan and attaches them (a bad segment is reported
+ * once on stderr and skipped). Returns the number of processes now attached. Can't fail. */
+size_t collector_scan(collector *c);
+/* Drains every ring of every attached process into the statistics. A process whose pid is gone is
+ * drained to its last complete record, marked PROC_EXITED and its segment removed (unless keep).
+ * Returns the number of records read. Can't fail. */
+uint64_t collector_drain(collector *c);
+/* Ends the interval: merges every interval histogram into its total, then empties the interval
+ * histograms and loss counters. Call it after reading the interval statistics. */
+void collector_rollover(collector *c);
+/* Forgets processes marked PROC_EXITED (after their statistics were shown). */
+void collector_forget_exited(collector *c);
+
+size_t collector_process_count(const collector *c);
+const process_info *collector_process(const collector *c, size_t i);
+
+/* Now on CLOCK_MONOTONIC, in ns. */
+uint64_t collector_now_ns(void);
+
+/* ---- segment inspection, also used by tests and the fuzz target ------------------------------- */
+/* Validates a segment image of `size` bytes (a copy or a read-only mapping). Returns 0, or -1 and
+ * a reason in why (at most whylen bytes). Never reads outside [mem, mem + size). */
+int segment_validate(const void *mem, size_t size, char *why, size_t whylen);
+
+#endif

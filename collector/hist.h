@@ -1,0 +1,43 @@
+/* hist.h — log-linear (HDR-style) histograms: 3 significant digits over 1 ns .. 1 h, mergeable. */
+#ifndef TK_COLLECTOR_HIST_H
+#define TK_COLLECTOR_HIST_H
+
+#include <stdint.h>
+
+/* Values from 0 up to HIST_MAX_VALUE (one hour in ns) are kept with a relative error of at most
+ * 1/2048 (better than 3 significant digits): values below 2048 are exact; above, each octave
+ * [1024*2^k, 2048*2^k) is split into 1024 equal buckets. Larger values are clamped to
+ * HIST_MAX_VALUE and counted in `clamped`. Memory grows by one octave (8 KiB) at a time, only for
+ * octaves that are used, so a histogram of a timer that spans 3 octaves costs about 40 KiB. */
+#define HIST_MAX_VALUE 3600000000000ULL
+
+typedef struct hist hist;
+
+/* A summary of a histogram; every value is 0 when count is 0. */
+typedef struct hist_summary {
+    uint64_t count;
+    uint64_t min, max;   /* exact */
+    double avg;          /* exact (from the running sum) */
+    uint64_t p50, p90, p99, p999;
+    uint64_t clamped;    /* values above HIST_MAX_VALUE, recorded as HIST_MAX_VALUE */
+} hist_summary;
+
+/* Returns a new empty histogram, or NULL when out of memory. */
+hist *hist_new(void);
+/* Frees h; NULL is allowed. */
+void hist_free(hist *h);
+/* Empties h, keeping its memory for reuse. Can't fail. */
+void hist_reset(hist *h);
+/* Records value n times. Returns 0, or -1 when out of memory (nothing is recorded then). */
+int hist_record_n(hist *h, uint64_t value, uint64_t n);
+static inline int hist_record(hist *h, uint64_t value) { return hist_record_n(h, value, 1); }
+/* Adds every value of src into dst. Returns 0, or -1 when out of memory (dst is unchanged then). */
+int hist_merge(hist *dst, const hist *src);
+uint64_t hist_count(const hist *h);
+/* The value at quantile q (0..1, nearest rank, q=0 gives min, q=1 gives max), within the relative
+ * error above and clamped to [min, max]. 0 for an empty histogram. */
+uint64_t hist_quantile(const hist *h, double q);
+/* Fills *out. Can't fail. */
+void hist_summarize(const hist *h, hist_summary *out);
+
+#endif

@@ -1,0 +1,235 @@
+/* timekeeper.h — the one public header of libtimekeeper: always-on, production-safe timing.
+ *
+ * The program stamps raw hardware-counter ticks (tk_now) and records spans and labeled points into
+ * a per-thread lock-free ring in a shared-memory segment. A separate `timekeeper` collector reads the
+ * rings, converts ticks to nanoseconds and aggregates. Recording never blocks, never allocates after
+ * a thread's first record, never takes a lock and never reads collector state.
+ *
+ * Quick start:
+ *     static tk_timer_t *t;
+ *     if (!t) t = tk_timer("parse");
+ *     uint64_t s = tk_now();
+ *     parse(msg);
+ *     tk_record(t, s, tk_now(), 0);
+ *
+ * Environment (read once, at the first call into the library; a bad value prints one line on stderr
+ * and the default is used):
+ *     TK_DIR          directory of segments (default /dev/shm)
+ *     TK_RING_SIZE    records per thread ring, a power of two in [1024, 16777216] (default 65536)
+ *     TK_MAX_THREADS  rings per process, [1, 4096] (default 256)
+ *     TK_DISABLE      1: recording becomes one predictable branch, no segment is created
+ *     TK_CLOCK        tsc | monotonic (default: tsc when an invariant TSC is advertised)
+ *     TK_TIMING       1: labeled points are also written as TIMING text lines (see tk_point)
+ *     TK_TIMING_FILE  file for those lines instead of stderr
+ */
+#ifndef TIMEKEEPER_H
+#define TIMEKEEPER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(TK_BUILDING_LIBRARY)
+#define TK_API __attribute__((visibility("default")))
+#else
+#define TK_API
+#endif
+
+#define TK_VERSION_MAJOR 0
+#define TK_VERSION_MINOR 1
+#define TK_VERSION_PATCH 0
+#define TK_VERSION_NUMBER (TK_VERSION_MAJOR * 10000 + TK_VERSION_MINOR * 100 + TK_VERSION_PATCH)
+
+#define TK_LIKELY(x) __builtin_expect(!!(x), 1)
+#define TK_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- errors: 0 or a negative code, never a "last error" state ---------------------------------- */
+#define TK_ERRNO_MAP(XX)                                                                 \
+    XX(EINVAL, -1, "invalid argument")                                                   \
+    XX(ENOMEM, -2, "out of memory")                                                      \
+    XX(EFULL, -3, "name table full")                                                     \
+    XX(ENAMETOOLONG, -4, "name too long")                                                \
+    XX(ESEGMENT, -5, "cannot create the shared-memory segment")                          \
+    XX(EDISABLED, -6, "recording is disabled")                                           \
+    XX(ENORING, -7, "every ring of this process is owned by a live thread")
+
+typedef enum {
+#define TK_XX(name, value, text) TK_##name = value,
+    TK_ERRNO_MAP(TK_XX)
+#undef TK_XX
+} tk_errno_t;
+
+/* Text of an error code ("unknown error" for an unknown one). Thread-safe, can't fail. */
+TK_API const char *tk_strerror(int err);
+
+/* Runtime version (TK_VERSION_NUMBER of the library actually linked). */
+TK_API unsigned tk_version(void);
+
+/* ---- clock ------------------------------------------------------------------------------------- */
+typedef enum {
+    TK_CLOCK_UNINIT = 0,
+    TK_CLOCK_TSC = 1,       /* x86-64 rdtsc, invariant TSC advertised by CPUID */
+    TK_CLOCK_CNTVCT = 2,    /* aarch64 virtual counter */
+    TK_CLOCK_MONOTONIC = 3, /* CLOCK_MONOTONIC nanoseconds */
+} tk_clock_t;
+
+/* Private: the clock chosen at init. Read by tk_now(); do not write. */
+extern TK_API volatile int tk__clock_source;
+TK_API uint64_t tk__now_slow(void);
+
+/* Raw ticks of the process's clock: ~7-25 ns, never blocks, thread-safe. Convert with
+ * tk_ticks_to_ns() in the process, or let the collector convert. Not serialising: on x86-64 the
+ * counter read may be reordered with nearby loads by a few cycles. */
+static inline uint64_t tk_now(void)
+{
+#if defined(__x86_64__)
+    if (TK_LIKELY(tk__clock_source == TK_CLOCK_TSC))
+        return __rdtsc();
+#elif defined(__aarch64__)
+    if (TK_LIKELY(tk__clock_source == TK_CLOCK_CNTVCT)) {
+        uint64_t v;
+        __asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(v));
+        return v;
+    }
+#endif
+    return tk__now_slow();
+}
+
+/* The clock in use (initialises the library if needed). */
+TK_API tk_clock_t tk_clock_source(void);
+/* Ticks to CLOCK_MONOTONIC nanoseconds, from this process's latest calibration. Thread-safe. */
+TK_API uint64_t tk_ticks_to_ns(uint64_t ticks);
+/* Estimated ticks per second. */
+TK_API double tk_ticks_per_second(void);
+
+/* ---- lifetime ------------------------------------------------------------------------------------ */
+typedef struct tk_options {
+    const char *dir;         /* NULL: TK_DIR or /dev/shm */
+    uint32_t ring_size;      /* 0: TK_RING_SIZE or 65536 */
+    uint32_t max_threads;    /* 0: TK_MAX_THREADS or 256 */
+    int disable;             /* nonzero: record nothing (as TK_DISABLE=1) */
+    int clock;               /* 0: automatic; else a tk_clock_t */
+} tk_options;
+
+/* Initialises the library explicitly (otherwise the first call does it with the environment).
+ * Returns 0, TK_EINVAL when already initialised or opts is invalid, TK_ESEGMENT when the segment
+ * can't be created (recording is then disabled; the program goes on). Thread-safe. */
+TK_API int tk_init(const tk_options *opts);
+/* Nonzero when records are being kept. */
+TK_API int tk_enabled(void);
+/* Path of this process's segment ("" when none). */
+TK_API const char *tk_segment_path(void);
+/* Names this thread (up to 15 bytes shown) in its ring; call before or after its first record. */
+TK_API void tk_thread_name(const char *name);
+/* Releases the calling thread's ring now (it is also released when the thread exits). Records stay
+ * readable until a collector has drained them. */
+TK_API void tk_thread_exit(void);
+
+/* ---- timers -------------------------------------------------------------------------------------- */
+typedef struct tk_timer tk_timer_t;
+
+#define TK_NAME_MAX 55 /* bytes of a timer or label name */
+
+/* Gets or registers the timer `name` (1..TK_NAME_MAX bytes, printable ASCII). Thread-safe; the same
+ * name gives the same pointer, so cache it. Never returns NULL: on failure (bad name, table full)
+ * it returns the shared "(invalid)" timer, whose records the collector shows under that name, and
+ * prints one line on stderr. Use tk_timer_register() to get the error code instead. */
+TK_API tk_timer_t *tk_timer(const char *name);
+/* As tk_timer(), returning 0 or TK_EINVAL / TK_ENAMETOOLONG / TK_EFULL; *out is always set. */
+TK_API int tk_timer_register(const char *name, tk_timer_t **out);
+/* The name a timer was registered with. */
+TK_API const char *tk_timer_name(const tk_timer_t *t);
+
+/* Records one span: processing time stop - start and, when origin != 0, latency start - origin.
+ * All three are tk_now() ticks. Cost: one fixed-size 32-byte record written to this thread's ring
+ * and one index published (a few ns; `timekeeper calibrate` measures it). The first record of a
+ * thread claims its ring (one-time, takes a lock). Thread-safe, never blocks. */
+TK_API void tk_record(tk_timer_t *t, uint64_t start, uint64_t stop, uint64_t origin);
+
+/* A running span: tk_start() then tk_stop(). */
+typedef struct tk_span {
+    tk_timer_t *timer;
+    uint64_t start;
+    uint64_t origin;
+} tk_span_t;
+
+static inline tk_span_t tk_start(tk_timer_t *t) { tk_span_t s = {t, tk_now(), 0}; return s; }
+static inline tk_span_t tk_start_from(tk_timer_t *t, uint64_t origin)
+{
+    tk_span_t s = {t, tk_now(), origin};
+    return s;
+}
+static inline void tk_stop(tk_span_t *s) { tk_record(s->timer, s->start, tk_now(), s->origin); }
+
+/* TK_SCOPE(name): times the enclosing block (gcc/clang cleanup attribute). The timer is looked up
+ * once per call site. */
+static inline void tk__scope_end(tk_span_t *s) { tk_stop(s); }
+#define TK__CAT2(a, b) a##b
+#define TK__CAT(a, b) TK__CAT2(a, b)
+#define TK_SCOPE(name)                                                                       \
+    static tk_timer_t *TK__CAT(tk__scope_timer_, __LINE__);                                  \
+    if (TK_UNLIKELY(!TK__CAT(tk__scope_timer_, __LINE__)))                                   \
+        TK__CAT(tk__scope_timer_, __LINE__) = tk_timer(name);                                \
+    tk_span_t TK__CAT(tk__scope_, __LINE__) __attribute__((cleanup(tk__scope_end), unused)) = \
+        tk_start(TK__CAT(tk__scope_timer_, __LINE__))
+
+/* TK_TIME(name, expr): evaluates expr (any expression or call) and records its processing time. */
+#define TK_TIME(name, expr)                                                                  \
+    do {                                                                                     \
+        static tk_timer_t *tk__t_;                                                           \
+        if (TK_UNLIKELY(!tk__t_))                                                            \
+            tk__t_ = tk_timer(name);                                                         \
+        uint64_t tk__s_ = tk_now();                                                          \
+        (void)(expr);                                                                        \
+        tk_record(tk__t_, tk__s_, tk_now(), 0);                                              \
+    } while (0)
+
+/* ---- dressed messages ------------------------------------------------------------------------- */
+/* A small header a program embeds in its own messages. tk_origin_stamp() marks a message that
+ * enters the program (origin = now); tk_origin_inherit() copies the origin into every message
+ * derived from it; tk_origin_receive() opens the processing span of an actor receiving a message and
+ * tk_origin_done() closes it, recording latency (receive - origin) and processing time in one call. */
+typedef struct tk_origin {
+    uint64_t origin; /* tk_now() ticks when the input entered the program; 0 = unknown */
+} tk_origin_t;
+
+static inline void tk_origin_stamp(tk_origin_t *o) { o->origin = tk_now(); }
+static inline void tk_origin_inherit(tk_origin_t *derived, const tk_origin_t *cause)
+{
+    derived->origin = cause->origin;
+}
+static inline tk_span_t tk_origin_receive(tk_timer_t *t, const tk_origin_t *o)
+{
+    return tk_start_from(t, o->origin);
+}
+static inline void tk_origin_done(tk_span_t *s) { tk_stop(s); }
+
+/* ---- labeled points ----------------------------------------------------------------------------- */
+/* A label names a point in the program ("PY_BEFORE_SELECT"). 0 is never a valid label. */
+typedef uint32_t tk_label_t;
+#define TK_ID_NONE UINT64_MAX /* an unknown client/command/session id, written as "-" */
+#define TK_CONTEXT_MAX 72     /* context bytes kept in the ring (the TIMING line keeps 1024) */
+
+/* Gets or registers a label (same rules as tk_timer). Returns 0 on failure. Thread-safe. */
+TK_API tk_label_t tk_label(const char *name);
+/* Records a point: label, now, three correlation ids (TK_ID_NONE when unknown) and an optional
+ * short context ("k=v,k2=v2", may be NULL). With TK_TIMING=1 also writes one TIMING line. */
+TK_API void tk_point(tk_label_t label, uint64_t client, uint64_t command, uint64_t session,
+                     const char *context);
+/* As tk_point with an explicit tick and a context of `len` bytes (not NUL-terminated). */
+TK_API void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint64_t command,
+                        uint64_t session, const char *context, size_t len);
+/* Nonzero when TK_TIMING text output is on. */
+TK_API int tk_timing_text_enabled(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,157 @@
+/* point.c — labeled points: one point record plus 1..3 continuation records in the ring, and the
+ * optional TIMING text line (TK_TIMING=1). */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+tk_label_t tk_label(const char *name)
+{
+    int id = tk__name_register(name, TKS_NAME_LABEL, 0);
+    if (id < 0) {
+        if (id != TK_EDISABLED)
+            fprintf(stderr, "timekeeper: label '%.60s': %s\n", name ? name : "(null)",
+                    tk_strerror(id));
+        return 0;
+    }
+    return (tk_label_t)id;
+}
+
+int tk_timing_text_enabled(void)
+{
+    tk__ensure_init();
+    return tk__g.timing_fd >= 0;
+}
+
+static char *put_id(char *p, uint64_t v)
+{
+    if (v == TK_ID_NONE) {
+        *p++ = '-';
+        return p;
+    }
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* One write(2) per line, so lines from many threads never interleave within a line (a pipe keeps
+ * writes up to PIPE_BUF whole; an O_APPEND file keeps each write together). */
+void tk__timing_write(uint32_t label, uint64_t ticks, uint64_t client, uint64_t command,
+                      uint64_t session, const char *ctx, size_t len)
+{
+    char line[4096];
+    const tks_header *h = tk__g.hdr;
+    const char *name = "?";
+    if (h && label < __atomic_load_n(&h->name_count, __ATOMIC_ACQUIRE))
+        name = ((const tks_name *)((const char *)h + h->names_offset))[label].name;
+    if (len > 1024)
+        len = 1024;
+    char *p = line;
+    memcpy(p, "TIMING,", 7);
+    p += 7;
+    size_t nl = strlen(name);
+    memcpy(p, name, nl);
+    p += nl;
+    *p++ = ',';
+    p = put_id(p, tk_ticks_to_ns(ticks));
+    *p++ = ',';
+    p = put_id(p, client);
+    *p++ = ',';
+    p = put_id(p, command);
+    *p++ = ',';
+    p = put_id(p, session);
+    *p++ = ',';
+    for (size_t i = 0; i < len; i++) /* a newline would break the line format */
+        *p++ = (ctx[i] == '\n' || ctx[i] == '\r') ? ' ' : ctx[i];
+    *p++ = '\n';
+    const char *q = line;
+    size_t left = (size_t)(p - line);
+    while (left) {
+        ssize_t w = write(tk__g.timing_fd, q, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        q += w;
+        left -= (size_t)w;
+    }
+}
+
+void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint64_t command,
+                 uint64_t session, const char *ctx, size_t len)
+{
+    if (TK_UNLIKELY(!tk__enabled)) {
+        if (tk__g.timing_fd >= 0 && label)
+            tk__timing_write(label, ticks, client, command, session, ctx ? ctx : "", ctx ? len : 0);
+        return;
+    }
+    if (TK_UNLIKELY(label == 0 || label >= tk__g.max_names))
+        return;
+    if (!ctx)
+        len = 0;
+    if (TK_UNLIKELY(tk__g.timing_fd >= 0))
+        tk__timing_write(label, ticks, client, command, session, ctx, len);
+    tk__ring *r = tk__tls_ring;
+    if (TK_UNLIKELY(!r)) {
+        r = tk__ring_claim();
+        if (!r)
+            return;
+    }
+    size_t clen = len > TK_CONTEXT_MAX ? TK_CONTEXT_MAX : len;
+    const uint32_t more = clen <= 16 ? 0 : (uint32_t)((clen - 16 + 27) / 28);
+    const uint64_t h = r->head;
+    const uint64_t n = r->counters[label] + 1;
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    tks_record *s = &r->slots[h & r->mask];
+    __atomic_store_n(&s->tag, TKS_TAG(TKS_REC_POINT, label), __ATOMIC_RELAXED);
+    __atomic_store_n(&s->seq, (uint32_t)n, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->a, ticks, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->b, client, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->c, command, __ATOMIC_RELAXED);
+
+    /* continuation records are built locally and stored word by word (relaxed atomics) */
+    union {
+        tks_point_ext e;
+        tks_point_more m;
+        uint64_t w[4];
+    } u;
+    memset(&u, 0, sizeof u);
+    u.e.tag = TKS_TAG(TKS_REC_POINT_EXT, 1);
+    u.e.ctx_len = (uint16_t)clen;
+    u.e.nrec = (uint16_t)(1 + more);
+    u.e.session = session;
+    memcpy(u.e.ctx, ctx, clen < 16 ? clen : 16);
+    uint64_t *d = (uint64_t *)&r->slots[(h + 1) & r->mask];
+    for (int i = 0; i < 4; i++)
+        __atomic_store_n(&d[i], u.w[i], __ATOMIC_RELAXED);
+    size_t off = 16;
+    for (uint32_t k = 0; k < more; k++) {
+        memset(&u, 0, sizeof u);
+        u.m.tag = TKS_TAG(TKS_REC_POINT_EXT, 2 + k);
+        size_t chunk = clen - off < 28 ? clen - off : 28;
+        memcpy(u.m.ctx, ctx + off, chunk);
+        off += chunk;
+        d = (uint64_t *)&r->slots[(h + 2 + k) & r->mask];
+        for (int i = 0; i < 4; i++)
+            __atomic_store_n(&d[i], u.w[i], __ATOMIC_RELAXED);
+    }
+    const uint64_t nh = h + 2 + more;
+    __atomic_store_n(&r->hdr->head, nh, __ATOMIC_RELEASE);
+    __atomic_store_n(&r->counters[label], n, __ATOMIC_RELAXED);
+    r->head = nh;
+}
+
+void tk_point(tk_label_t label, uint64_t client, uint64_t command, uint64_t session,
+              const char *context)
+{
+    tk_point_at(label, tk_now(), client, command, session, context,
+                context ? strlen(context) : 0);
+}

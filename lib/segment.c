@@ -1,0 +1,433 @@
+/* segment.c — the process's shared-memory segment: creation from the environment, the calibration
+ * thread, ring claim and release, normal exit and fork. Everything here is off the hot path. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+tk__state tk__g = {.lock = PTHREAD_MUTEX_INITIALIZER, .timing_fd = -1, .ns_per_tick_guess = 1.0};
+int tk__enabled;
+__thread tk__ring *tk__tls_ring;
+
+double tk__estimate_ns_per_tick(int source);
+
+static pthread_key_t ring_key;
+static volatile int calib_stop;
+
+/* ---- environment --------------------------------------------------------------------------------- */
+
+/* Parses an unsigned environment value in [lo, hi]; on a bad value says so once and returns def. */
+static uint32_t env_u32(const char *name, uint32_t def, uint32_t lo, uint32_t hi, int pow2)
+{
+    const char *s = getenv(name);
+    if (!s || !*s)
+        return def;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || *s == '-' || v < lo || v > hi || (pow2 && (v & (v - 1)))) {
+        fprintf(stderr, "timekeeper: %s='%s' is not %s in [%u, %u]; using %u\n", name, s,
+                pow2 ? "a power of two" : "a number", lo, hi, def);
+        return def;
+    }
+    return (uint32_t)v;
+}
+
+/* Reads a 0/1 environment flag; anything else is reported and taken as 0. */
+static int env_flag(const char *name)
+{
+    const char *s = getenv(name);
+    if (!s || !*s || strcmp(s, "0") == 0)
+        return 0;
+    if (strcmp(s, "1") == 0)
+        return 1;
+    fprintf(stderr, "timekeeper: %s='%s' is not 0 or 1; using 0\n", name, s);
+    return 0;
+}
+
+/* ---- calibration thread ---------------------------------------------------------------------- */
+
+static void *calibration_main(void *arg)
+{
+    tks_header *h = arg;
+    /* 10 ms, 100 ms, then every second: an early rate estimate, then drift tracking */
+    static const long first_ns[] = {10000000L, 90000000L, 900000000L};
+    unsigned step = 0;
+    while (!calib_stop) {
+        long ns = step < 3 ? first_ns[step++] : 1000000000L;
+        struct timespec ts = {ns / 1000000000L, ns % 1000000000L};
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+        }
+        if (calib_stop || tk__g.hdr != h)
+            break;
+        tk__calibrate_sample(h);
+    }
+    return NULL;
+}
+
+static void start_calibration_thread(tks_header *h)
+{
+    pthread_attr_t attr;
+    pthread_t th;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread inherits: it never takes a signal */
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    if (pthread_create(&th, &attr, calibration_main, h) != 0)
+        fprintf(stderr, "timekeeper: cannot start the calibration thread; long runs may drift\n");
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* ---- segment creation ------------------------------------------------------------------------ */
+
+static uint64_t proc_starttime(void)
+{
+    char buf[1024];
+    FILE *f = fopen("/proc/self/stat", "re");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the name may contain spaces and ')' */
+    if (!p)
+        return 0;
+    /* each space after ")" starts the next field, from field 3; starttime is field 22 */
+    for (int field = 2; field < 22 && p; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+static void read_cmdline(char *out, size_t cap, char *name, size_t namecap)
+{
+    out[0] = '\0';
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, out, cap - 1);
+        close(fd);
+        if (n < 0)
+            n = 0;
+        out[n] = '\0';
+        for (ssize_t i = 0; i + 1 < n; i++)
+            if (out[i] == '\0')
+                out[i] = ' ';
+    }
+    const char *comm = program_invocation_short_name;
+    snprintf(name, namecap, "%s", comm ? comm : "?");
+}
+
+static size_t round_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+/* Creates and maps the segment. Called with tk__g.lock held. Returns 0 or TK_ESEGMENT. */
+static int segment_create(int clock_source)
+{
+    const uint32_t cap = tk__g.ring_capacity, rings = tk__g.max_rings, names = tk__g.max_names;
+    const size_t counters_off = TKS_RING_HEADER_SIZE;
+    const size_t slots_off = round_up(counters_off + (size_t)names * 8u, 64);
+    const size_t stride = round_up(slots_off + (size_t)cap * TKS_RECORD_SIZE, 4096);
+    const size_t names_off = TKS_HEADER_SIZE;
+    const size_t rings_off = round_up(names_off + (size_t)names * TKS_NAME_ENTRY_SIZE, 4096);
+    const size_t size = rings_off + (size_t)rings * stride;
+
+    uint64_t real = tk__real_ns();
+    snprintf(tk__g.path, sizeof tk__g.path, "%s/" TKS_FILE_PREFIX "%d-%llu" TKS_FILE_SUFFIX,
+             tk__g.dir, (int)getpid(), (unsigned long long)real);
+    int fd = open(tk__g.path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "timekeeper: cannot create %s: %s; recording disabled\n", tk__g.path,
+                strerror(errno));
+        tk__g.path[0] = '\0';
+        return TK_ESEGMENT;
+    }
+    void *mem = MAP_FAILED;
+    if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)size) != 0 ||
+        (mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+        fprintf(stderr, "timekeeper: cannot size or map %s (%zu bytes): %s; recording disabled\n",
+                tk__g.path, size, strerror(errno));
+        close(fd);
+        unlink(tk__g.path);
+        tk__g.path[0] = '\0';
+        return TK_ESEGMENT;
+    }
+    close(fd);
+
+    tks_header *h = mem;
+    memcpy(h->magic, TKS_MAGIC, 8);
+    h->version = TKS_VERSION;
+    h->header_size = TKS_HEADER_SIZE;
+    h->segment_size = size;
+    h->pid = (uint32_t)getpid();
+    h->uid = (uint32_t)getuid();
+    h->clock_source = (uint32_t)clock_source;
+    h->record_size = TKS_RECORD_SIZE;
+    h->max_names = names;
+    h->max_rings = rings;
+    h->ring_capacity = cap;
+    h->names_offset = names_off;
+    h->rings_offset = rings_off;
+    h->ring_stride = stride;
+    h->counters_offset = counters_off;
+    h->slots_offset = slots_off;
+    h->proc_starttime = proc_starttime();
+    read_cmdline(h->cmdline, sizeof h->cmdline, h->process, sizeof h->process);
+    tk__calibrate_sample(h); /* sample 0: never overwritten */
+    h->start_ticks = h->calib[0].ticks;
+    h->start_mono_ns = h->calib[0].mono_ns;
+    h->start_real_ns = h->calib[0].real_ns;
+
+    tk__g.rings = calloc(rings, sizeof *tk__g.rings);
+    if (!tk__g.rings) {
+        munmap(mem, size);
+        unlink(tk__g.path);
+        tk__g.path[0] = '\0';
+        return TK_ESEGMENT;
+    }
+    for (uint32_t i = 0; i < rings; i++) {
+        char *base = (char *)mem + rings_off + (size_t)i * stride;
+        tk__g.rings[i] = (tk__ring){(tks_ring_header *)base, (uint64_t *)(base + counters_off),
+                                    (tks_record *)(base + slots_off), cap - 1u, 0, i};
+    }
+    tk__g.hdr = h;
+    tk__g.size = size;
+    /* name 0 is the "(invalid)" timer that absorbs records of failed registrations */
+    tks_name *n0 = (tks_name *)((char *)mem + names_off);
+    n0->kind = TKS_NAME_TIMER;
+    n0->len = 9;
+    memcpy(n0->name, "(invalid)", 10);
+    __atomic_store_n(&h->name_count, 1u, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->state, (uint32_t)TKS_STATE_LIVE, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* ---- exit, thread exit, fork ------------------------------------------------------------------ */
+
+static void on_exit_mark(void)
+{
+    tks_header *h = tk__g.hdr;
+    if (!h || h->pid != (uint32_t)getpid())
+        return;
+    calib_stop = 1;
+    tk__calibrate_sample(h); /* a last sample covers records made since the previous one */
+    __atomic_store_n(&h->exit_mono_ns, tk__mono_ns(), __ATOMIC_RELAXED);
+    __atomic_store_n(&h->state, (uint32_t)TKS_STATE_EXITED, __ATOMIC_RELEASE);
+}
+
+static void ring_release(tk__ring *r)
+{
+    pthread_mutex_lock(&tk__g.lock);
+    __atomic_store_n(&r->hdr->state, (uint32_t)TKS_RING_RELEASED, __ATOMIC_RELEASE);
+    tk__g.release_gen++;
+    pthread_mutex_unlock(&tk__g.lock);
+}
+
+static void on_thread_exit(void *arg)
+{
+    tk__ring *r = arg;
+    if (r && tk__tls_ring == r) {
+        tk__tls_ring = NULL;
+        ring_release(r);
+    }
+}
+
+void tk_thread_exit(void)
+{
+    tk__ring *r = tk__tls_ring;
+    if (!r)
+        return;
+    tk__tls_ring = NULL;
+    pthread_setspecific(ring_key, NULL);
+    ring_release(r);
+}
+
+/* In a forked child the parent's segment must not be written: give the child a segment of its own
+ * with the same names (so cached timer pointers and labels stay valid) and empty rings. */
+static void on_fork_child(void)
+{
+    tk__tls_ring = NULL;
+    pthread_mutex_init(&tk__g.lock, NULL);
+    tks_header *old = tk__g.hdr;
+    if (!old || !tk__enabled)
+        return;
+    size_t old_size = tk__g.size;
+    tk__ring *old_rings = tk__g.rings;
+    uint32_t nnames = __atomic_load_n(&old->name_count, __ATOMIC_ACQUIRE);
+    tk__enabled = 0;
+    tk__g.hdr = NULL;
+    tk__g.rings = NULL;
+    if (segment_create((int)old->clock_source) == 0) {
+        memcpy((char *)tk__g.hdr + tk__g.hdr->names_offset, (char *)old + old->names_offset,
+               (size_t)nnames * TKS_NAME_ENTRY_SIZE);
+        __atomic_store_n(&tk__g.hdr->name_count, nnames, __ATOMIC_RELEASE);
+        calib_stop = 0;
+        start_calibration_thread(tk__g.hdr);
+        tk__enabled = 1;
+    }
+    free(old_rings);
+    munmap(old, old_size);
+}
+
+/* ---- init -------------------------------------------------------------------------------------- */
+
+static int init_locked(const tk_options *o)
+{
+    const char *dir = o && o->dir ? o->dir : getenv("TK_DIR");
+    snprintf(tk__g.dir, sizeof tk__g.dir, "%s", dir && *dir ? dir : "/dev/shm");
+    tk__g.ring_capacity = o && o->ring_size ? o->ring_size
+                          : env_u32("TK_RING_SIZE", TK_DEFAULT_RING_SIZE, TKS_RING_CAP_MIN,
+                                    TKS_RING_CAP_MAX, 1);
+    tk__g.max_rings = o && o->max_threads
+                          ? o->max_threads
+                          : env_u32("TK_MAX_THREADS", TK_DEFAULT_MAX_THREADS, 1, TKS_MAX_RINGS_LIMIT, 0);
+    tk__g.max_names = TK_MAX_NAMES;
+    int disable = (o && o->disable) || env_flag("TK_DISABLE");
+    int source = o && o->clock ? o->clock : tk__clock_detect(getenv("TK_CLOCK"));
+    tk__g.ns_per_tick_guess = tk__estimate_ns_per_tick(source);
+
+    if (env_flag("TK_TIMING")) {
+        const char *file = getenv("TK_TIMING_FILE");
+        if (file && *file) {
+            tk__g.timing_fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+            if (tk__g.timing_fd < 0)
+                fprintf(stderr, "timekeeper: cannot open TK_TIMING_FILE=%s: %s; using stderr\n",
+                        file, strerror(errno));
+        }
+        if (tk__g.timing_fd < 0)
+            tk__g.timing_fd = STDERR_FILENO;
+    }
+
+    int rc = 0;
+    if (!disable) {
+        rc = segment_create(source);
+        if (rc == 0) {
+            pthread_key_create(&ring_key, on_thread_exit);
+            atexit(on_exit_mark);
+            pthread_atfork(NULL, NULL, on_fork_child);
+            start_calibration_thread(tk__g.hdr);
+            tk__enabled = 1;
+        }
+    }
+    __atomic_store_n(&tk__clock_source, source, __ATOMIC_RELEASE);
+    __atomic_store_n(&tk__g.initialized, 1, __ATOMIC_RELEASE);
+    return rc;
+}
+
+static int validate_options(const tk_options *o)
+{
+    if (!o)
+        return 0;
+    if (o->ring_size && (o->ring_size < TKS_RING_CAP_MIN || o->ring_size > TKS_RING_CAP_MAX ||
+                         (o->ring_size & (o->ring_size - 1))))
+        return TK_EINVAL;
+    if (o->max_threads > TKS_MAX_RINGS_LIMIT)
+        return TK_EINVAL;
+    if (o->clock && o->clock != TK_CLOCK_MONOTONIC && o->clock != tk__clock_detect(NULL))
+        return TK_EINVAL; /* only the detected counter or the fallback can be asked for */
+    return 0;
+}
+
+int tk_init(const tk_options *opts)
+{
+    int rc = validate_options(opts);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&tk__g.lock);
+    rc = tk__g.initialized ? TK_EINVAL : init_locked(opts);
+    pthread_mutex_unlock(&tk__g.lock);
+    return rc;
+}
+
+int tk__ensure_init(void)
+{
+    if (TK_LIKELY(__atomic_load_n(&tk__g.initialized, __ATOMIC_ACQUIRE)))
+        return tk__enabled ? 0 : TK_EDISABLED;
+    pthread_mutex_lock(&tk__g.lock);
+    if (!tk__g.initialized)
+        init_locked(NULL);
+    pthread_mutex_unlock(&tk__g.lock);
+    return tk__enabled ? 0 : TK_EDISABLED;
+}
+
+int tk_enabled(void)
+{
+    tk__ensure_init();
+    return tk__enabled;
+}
+
+const char *tk_segment_path(void)
+{
+    tk__ensure_init();
+    return tk__g.path;
+}
+
+/* ---- rings ----------------------------------------------------------------------------------- */
+
+static void ring_label(tk__ring *r)
+{
+    tks_ring_header *rh = r->hdr;
+    rh->tid = (uint32_t)syscall(SYS_gettid);
+    char name[16] = {0};
+    if (pthread_getname_np(pthread_self(), name, sizeof name) != 0)
+        name[0] = '\0';
+    memcpy(rh->thread_name, name, sizeof name);
+    rh->thread_name[15] = '\0';
+}
+
+/* A thread that found no free ring retries only after some ring was released. */
+static __thread uint64_t noring_gen = UINT64_MAX;
+
+tk__ring *tk__ring_claim(void)
+{
+    tks_header *h = tk__g.hdr;
+    if (!h)
+        return NULL;
+    if (noring_gen == __atomic_load_n(&tk__g.release_gen, __ATOMIC_RELAXED)) {
+        __atomic_fetch_add(&h->dropped_no_ring, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    pthread_mutex_lock(&tk__g.lock);
+    tk__ring *r = NULL;
+    uint32_t used = h->ring_count;
+    if (used < tk__g.max_rings) {
+        r = &tk__g.rings[used];
+        __atomic_store_n(&h->ring_count, used + 1, __ATOMIC_RELEASE);
+    } else {
+        /* reuse a released ring: its head goes on, so a reader still counts exactly */
+        for (uint32_t i = 0; i < used && !r; i++)
+            if (__atomic_load_n(&tk__g.rings[i].hdr->state, __ATOMIC_ACQUIRE) == TKS_RING_RELEASED)
+                r = &tk__g.rings[i];
+    }
+    if (r) {
+        ring_label(r);
+        r->hdr->owner_since = r->head;
+        r->hdr->owner_gen++;
+        __atomic_store_n(&r->hdr->state, (uint32_t)TKS_RING_OWNED, __ATOMIC_RELEASE);
+        tk__tls_ring = r;
+        pthread_setspecific(ring_key, r);
+    } else {
+        noring_gen = tk__g.release_gen;
+        __atomic_fetch_add(&h->dropped_no_ring, 1, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&tk__g.lock);
+    return r;
+}
+
+void tk_thread_name(const char *name)
+{
+    if (name)
+        pthread_setname_np(pthread_self(), name[0] ? name : "");
+    if (tk__tls_ring)
+        ring_label(tk__tls_ring);
+}

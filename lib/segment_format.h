@@ -1,0 +1,153 @@
+/* segment_format.h — the shared-memory segment layout, the contract between producer and collector.
+ * docs/segment-format.md describes it for people; this file is the definition. Little-endian,
+ * naturally aligned, fixed-width fields only. A collector treats every field as untrusted. */
+#ifndef TK_SEGMENT_FORMAT_H
+#define TK_SEGMENT_FORMAT_H
+
+#include <stdint.h>
+
+#define TKS_MAGIC "TIMEKPR\0"     /* 8 bytes */
+#define TKS_VERSION 1u
+#define TKS_FILE_PREFIX "timekeeper-" /* timekeeper-<pid>-<start>.seg */
+#define TKS_FILE_SUFFIX ".seg"
+
+#define TKS_HEADER_SIZE 16384u
+#define TKS_NAME_ENTRY_SIZE 64u
+#define TKS_NAME_LEN_MAX 55u
+#define TKS_CALIB_SLOTS 64u
+#define TKS_RING_HEADER_SIZE 256u   /* owner line, head line, counters offset padding */
+#define TKS_RECORD_SIZE 32u
+
+#define TKS_MAX_NAMES_LIMIT 65536u
+#define TKS_MAX_RINGS_LIMIT 4096u
+#define TKS_RING_CAP_MIN 1024u
+#define TKS_RING_CAP_MAX (1u << 24)
+
+/* header.state */
+enum { TKS_STATE_CREATING = 0, TKS_STATE_LIVE = 1, TKS_STATE_EXITED = 2 };
+
+/* name_entry.kind */
+enum { TKS_NAME_FREE = 0, TKS_NAME_TIMER = 1, TKS_NAME_LABEL = 2 };
+
+/* ring_header.state */
+enum { TKS_RING_FREE = 0, TKS_RING_OWNED = 1, TKS_RING_RELEASED = 2 };
+
+/* A calibration sample: the same instant on three clocks. */
+typedef struct tks_calib {
+    uint64_t ticks;
+    uint64_t mono_ns;
+    uint64_t real_ns;
+} tks_calib;
+
+/* Calibration is refreshed by a background thread in the producer about once a second, into a
+ * circular array of TKS_CALIB_SLOTS samples. calib_seq is a seqlock over the whole block: odd while
+ * a sample is written. calib_count is how many samples were ever written; sample i (0-based) is at
+ * slot i % TKS_CALIB_SLOTS. Sample 0 is taken at init and is never overwritten (slot 0 is skipped
+ * when wrapping: slots 1..63 circulate), so a long run keeps its first point for a long baseline. */
+typedef struct tks_header {
+    char magic[8];
+    uint32_t version;
+    uint32_t header_size;         /* TKS_HEADER_SIZE */
+    uint64_t segment_size;        /* bytes of the file */
+    uint32_t state;               /* TKS_STATE_* */
+    uint32_t pid;
+    uint32_t uid;
+    uint32_t clock_source;        /* tk_clock_t */
+    uint64_t start_real_ns;       /* CLOCK_REALTIME at init */
+    uint64_t start_mono_ns;       /* CLOCK_MONOTONIC at init */
+    uint64_t start_ticks;
+    uint32_t record_size;         /* TKS_RECORD_SIZE */
+    uint32_t max_names;
+    uint32_t max_rings;
+    uint32_t ring_capacity;       /* records, a power of two */
+    uint64_t names_offset;        /* max_names entries of TKS_NAME_ENTRY_SIZE */
+    uint64_t rings_offset;        /* max_rings rings of ring_stride bytes */
+    uint64_t ring_stride;
+    uint64_t counters_offset;     /* within a ring: max_names uint64 per-name counters */
+    uint64_t slots_offset;        /* within a ring: ring_capacity records */
+    /* written by the producer over time */
+    uint32_t name_count;          /* names [0, name_count) are published (release) */
+    uint32_t ring_count;          /* rings [0, ring_count) were ever claimed (release) */
+    uint64_t heartbeat_mono_ns;   /* refreshed with calibration, ~1 s */
+    uint64_t dropped_no_ring;     /* records dropped because no ring was free */
+    uint64_t exit_mono_ns;        /* set at normal exit (atexit), 0 otherwise */
+    uint64_t proc_starttime;      /* field 22 of /proc/self/stat (detects pid reuse), 0: unknown */
+    uint64_t calib_seq;
+    uint64_t calib_count;
+    tks_calib calib[TKS_CALIB_SLOTS];
+    char process[64];             /* NUL-terminated (a reader must not rely on it) */
+    char cmdline[1024];           /* arguments separated by spaces, NUL-terminated */
+    uint8_t reserved[TKS_HEADER_SIZE - 176 - TKS_CALIB_SLOTS * 24 - 64 - 1024];
+} tks_header;
+
+typedef struct tks_name {
+    uint16_t kind;                /* TKS_NAME_* */
+    uint16_t len;                 /* <= TKS_NAME_LEN_MAX */
+    uint32_t reserved;
+    char name[56];                /* len bytes then NUL */
+} tks_name;
+
+/* One ring per thread. The owner writes; every reader only reads. head counts records ever written
+ * to the ring; record i lives in slot i & (capacity - 1) until record i + capacity overwrites it.
+ * The writer stores a record and then publishes head = i + 1 (release). A reader copies slots and
+ * then re-reads head: a copied record i is valid only if i + capacity > head_after - 1. */
+typedef struct tks_ring_header {
+    /* line 0: ownership, written on claim/release */
+    uint32_t state;               /* TKS_RING_* */
+    uint32_t tid;                 /* kernel thread id of the current (or last) owner */
+    uint64_t owner_since;         /* head when the current owner claimed the ring */
+    uint64_t owner_gen;           /* incremented at each claim */
+    char thread_name[16];         /* NUL-terminated within 16 */
+    uint8_t pad0[64 - 40];
+    /* line 1: the write index, alone on its cache line */
+    uint64_t head;
+    uint8_t pad1[64 - 8];
+    uint8_t pad2[TKS_RING_HEADER_SIZE - 128];
+} tks_ring_header;
+
+/* Record types (tag >> 24). A record's tag low 24 bits are a name id. */
+enum {
+    TKS_REC_SPAN = 1,        /* a = start, b = stop, c = origin ticks (0: none) */
+    TKS_REC_POINT = 2,       /* a = ticks, b = client, c = command; followed by TKS_REC_POINT_EXT */
+    TKS_REC_POINT_EXT = 3,   /* continuation: see tks_point_ext */
+};
+#define TKS_TAG(type, id) (((uint32_t)(type) << 24) | ((uint32_t)(id) & 0xffffffu))
+#define TKS_TAG_TYPE(tag) ((uint32_t)(tag) >> 24)
+#define TKS_TAG_ID(tag) ((uint32_t)(tag) & 0xffffffu)
+
+/* seq: the per-(ring, name) sequence number of this record, low 32 bits; the ring's counter for
+ * the name holds the full 64-bit count and is stored after head is published. */
+typedef struct tks_record {
+    uint32_t tag;
+    uint32_t seq;
+    uint64_t a, b, c;
+} tks_record;
+
+/* A point is one TKS_REC_POINT record followed by 1..3 continuation records (published together).
+ * The first continuation carries the session and the first 16 context bytes, the next ones 28
+ * context bytes each; ctx_len (<= TK_CONTEXT_MAX) is the total context length. */
+typedef struct tks_point_ext {
+    uint32_t tag;            /* TKS_TAG(TKS_REC_POINT_EXT, index 1..3) */
+    uint16_t ctx_len;        /* total context bytes (first continuation only) */
+    uint16_t nrec;           /* continuation records that follow the point (first only) */
+    uint64_t session;
+    char ctx[16];
+} tks_point_ext;
+typedef struct tks_point_more {
+    uint32_t tag;
+    char ctx[28];
+} tks_point_more;
+
+#ifdef __cplusplus
+#define TKS_STATIC_ASSERT static_assert
+#else
+#define TKS_STATIC_ASSERT _Static_assert
+#endif
+TKS_STATIC_ASSERT(sizeof(tks_header) == TKS_HEADER_SIZE, "header size");
+TKS_STATIC_ASSERT(sizeof(tks_name) == TKS_NAME_ENTRY_SIZE, "name entry size");
+TKS_STATIC_ASSERT(sizeof(tks_ring_header) == TKS_RING_HEADER_SIZE, "ring header size");
+TKS_STATIC_ASSERT(sizeof(tks_record) == TKS_RECORD_SIZE, "record size");
+TKS_STATIC_ASSERT(sizeof(tks_point_ext) == TKS_RECORD_SIZE, "point ext size");
+TKS_STATIC_ASSERT(sizeof(tks_point_more) == TKS_RECORD_SIZE, "point more size");
+
+#endif
