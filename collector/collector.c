@@ -516,11 +516,17 @@ static inline void lost_add(proc *p, uint32_t id, int64_t delta)
     t->lost_interval = (int64_t)t->lost_interval + delta < 0 ? 0 : t->lost_interval + (uint64_t)delta;
 }
 
-/* Accounts one delivered record of name `id` with sequence number seq (low 32 bits). */
-static inline void seq_deliver(proc *p, name_slot *ns, uint32_t id, uint32_t seq)
+/* Accounts one delivered record of name `id` with sequence number seq (low 32 bits). Returns 0
+ * for a record that goes backwards in its name's sequence (corrupt: the caller skips it). */
+static inline int seq_deliver(proc *p, name_slot *ns, uint32_t id, uint32_t seq)
 {
+    uint32_t step = (uint32_t)(seq - (uint32_t)ns->dseq);
+    if (ns->delivered && (step == 0 || step >= 0x80000000u)) {
+        p->info.corrupt_records++;
+        return 0;
+    }
     int64_t before = (int64_t)(ns->known - ns->delivered);
-    uint64_t full = ns->dseq + (uint32_t)(seq - (uint32_t)ns->dseq);
+    uint64_t full = ns->dseq + step;
     ns->dseq = full;
     ns->delivered++;
     if (full > ns->known)
@@ -528,13 +534,13 @@ static inline void seq_deliver(proc *p, name_slot *ns, uint32_t id, uint32_t seq
     if (ns->known < ns->delivered)
         ns->known = ns->delivered;
     lost_add(p, id, (int64_t)(ns->known - ns->delivered) - before);
+    return 1;
 }
 
 static void deliver_span(collector *c, proc *p, const tks_record *r, name_slot *ns, uint32_t id)
 {
-    seq_deliver(p, &ns[id], id, r->seq);
     timer_stats *t = p->by_id[id];
-    if (!t)
+    if (!seq_deliver(p, &ns[id], id, r->seq) || !t)
         return;
     const double k = p->ns_per_tick;
     uint64_t proc_ns = r->b >= r->a ? (uint64_t)((double)(r->b - r->a) * k + 0.5) : 0;
@@ -564,7 +570,8 @@ static size_t deliver_point(collector *c, proc *p, const tks_record *buf, size_t
     }
     if (avail < (size_t)1 + e.nrec)
         return 0;
-    seq_deliver(p, &ns[id], id, buf[0].seq);
+    if (!seq_deliver(p, &ns[id], id, buf[0].seq))
+        return (size_t)1 + e.nrec;
     p->info.points++;
     if (buf[0].a > p->last_ticks[id])
         p->last_ticks[id] = buf[0].a;
@@ -588,16 +595,17 @@ static size_t deliver_point(collector *c, proc *p, const tks_record *buf, size_t
     return (size_t)1 + e.nrec;
 }
 
-/* Reads ring ri from its tail to its head. `final`: the writer is gone, so the slot at
- * head - capacity is still intact. Returns records read. */
-static uint64_t ring_drain(collector *c, proc *p, uint32_t ri, int final)
+/* Reads ring ri from its tail to its head. The slot of record head - capacity is never read: the
+ * writer may be overwriting it with record head (even a writer killed mid-record leaves it torn).
+ * Returns records read. */
+static uint64_t ring_drain(collector *c, proc *p, uint32_t ri)
 {
     const char *base = p->mem + p->rings_off + (uint64_t)ri * p->stride;
     const tks_ring_header *rh = (const tks_ring_header *)base;
     const uint64_t *counters = (const uint64_t *)(base + p->counters_off);
     const tks_record *slots = (const tks_record *)(base + p->slots_off);
     ring_view *rv = &p->rings[ri];
-    const uint64_t cap = p->cap, mask = cap - 1, keep = final ? cap : cap - 1;
+    const uint64_t cap = p->cap, mask = cap - 1, keep = cap - 1;
     uint64_t read = 0;
 
     if (!rv->names) {
@@ -720,7 +728,7 @@ static uint64_t proc_drain(collector *c, proc *p)
             rings = p->max_rings;
         p->info.rings_used = rings;
         for (uint32_t ri = 0; ri < rings; ri++)
-            read += ring_drain(c, p, ri, !alive);
+            read += ring_drain(c, p, ri);
         p->info.heartbeat_mono_ns = __atomic_load_n(&h->heartbeat_mono_ns, __ATOMIC_RELAXED);
         p->info.dropped_no_ring = __atomic_load_n(&h->dropped_no_ring, __ATOMIC_RELAXED);
         p->info.exit_mono_ns = __atomic_load_n(&h->exit_mono_ns, __ATOMIC_RELAXED);

@@ -1,0 +1,100 @@
+/* testutil.h — small helpers shared by the C tests: private directories, collector look-ups and
+ * assertions that print both values. Header-only: every test program includes it once. */
+#ifndef TK_TESTUTIL_H
+#define TK_TESTUTIL_H
+
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "collector.h"
+
+/* Fails the test with a message built like printf. */
+#define tu_fail(...)                \
+    do {                            \
+        print_error(__VA_ARGS__);   \
+        print_error("\n");          \
+        fail();                     \
+    } while (0)
+
+#define tu_expect_eq(what, expected, actual)                                                 \
+    do {                                                                                     \
+        unsigned long long e_ = (unsigned long long)(expected), a_ = (unsigned long long)(actual); \
+        if (e_ != a_)                                                                        \
+            tu_fail("%s: expected %llu, got %llu", (what), e_, a_);                          \
+    } while (0)
+
+/* A private directory under /dev/shm (or /tmp); the path is written to buf. */
+static inline char *tu_mkdtemp(char *buf, size_t len)
+{
+    snprintf(buf, len, "/dev/shm/tk-test-XXXXXX");
+    if (mkdtemp(buf))
+        return buf;
+    snprintf(buf, len, "/tmp/tk-test-XXXXXX");
+    return mkdtemp(buf);
+}
+
+/* Removes the files of dir (one level) and dir itself. */
+static inline void tu_rmdir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[1024];
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static inline size_t tu_count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static inline void tu_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The statistics of timer `name` in any attached process, or NULL. */
+static inline const timer_stats *tu_timer(const collector *c, const char *name)
+{
+    for (size_t i = 0; i < collector_process_count(c); i++) {
+        const process_info *p = collector_process(c, i);
+        for (size_t j = 0; j < p->ntimers; j++)
+            if (strcmp(p->timers[j]->name, name) == 0)
+                return p->timers[j];
+    }
+    return NULL;
+}
+
+/* count of a timer's processing records: interval plus total (callers need not roll over). */
+static inline uint64_t tu_count(const timer_stats *t)
+{
+    return t ? hist_count(t->interval[KIND_PROCESSING]) + hist_count(t->total[KIND_PROCESSING]) : 0;
+}
+
+#endif
