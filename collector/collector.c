@@ -216,7 +216,7 @@ static void calib_refresh(collector *c, proc *p)
             tmp[i].mono_ns = __atomic_load_n(&h->calib[i].mono_ns, __ATOMIC_RELAXED);
             tmp[i].real_ns = __atomic_load_n(&h->calib[i].real_ns, __ATOMIC_RELAXED);
         }
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        TKS_FENCE_ACQUIRE();
         ok = __atomic_load_n(&h->calib_seq, __ATOMIC_RELAXED) == s0;
     }
     if (!ok || n == 0)
@@ -632,7 +632,7 @@ static uint64_t ring_drain(collector *c, proc *p, uint32_t ri)
             dst[4 * i + 2] = __atomic_load_n(&src[2], __ATOMIC_RELAXED);
             dst[4 * i + 3] = __atomic_load_n(&src[3], __ATOMIC_RELAXED);
         }
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        TKS_FENCE_ACQUIRE();
         uint64_t h2 = __atomic_load_n(&rh->head, __ATOMIC_RELAXED);
         uint64_t valid_from = h2 > keep ? h2 - keep : 0;
         uint64_t i = valid_from > start ? valid_from - start : 0;
@@ -676,7 +676,7 @@ static uint64_t ring_drain(collector *c, proc *p, uint32_t ri)
     uint32_t nn = p->names_known;
     for (uint32_t id = 0; id < nn; id++)
         c->counter_buf[id] = __atomic_load_n(&counters[id], __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    TKS_FENCE_ACQUIRE();
     if (__atomic_load_n(&rh->head, __ATOMIC_RELAXED) == rv->tail) {
         for (uint32_t id = 0; id < nn; id++) {
             if (c->counter_buf[id] > ns[id].known) {

@@ -99,20 +99,25 @@ static tks_calib take_sample(int source)
     return best;
 }
 
+/* Serialises the writers of calibration samples: the calibration thread and the exit handler. */
+static pthread_mutex_t calib_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void tk__calibrate_sample(tks_header *h)
 {
     tks_calib s = take_sample((int)h->clock_source);
+    pthread_mutex_lock(&calib_lock);
     uint64_t n = __atomic_load_n(&h->calib_count, __ATOMIC_RELAXED);
     uint64_t slot = n < TKS_CALIB_SLOTS ? n : 1 + (n - 1) % (TKS_CALIB_SLOTS - 1);
     uint64_t seq = __atomic_load_n(&h->calib_seq, __ATOMIC_RELAXED);
     __atomic_store_n(&h->calib_seq, seq + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    TKS_FENCE_RELEASE();
     __atomic_store_n(&h->calib[slot].ticks, s.ticks, __ATOMIC_RELAXED);
     __atomic_store_n(&h->calib[slot].mono_ns, s.mono_ns, __ATOMIC_RELAXED);
     __atomic_store_n(&h->calib[slot].real_ns, s.real_ns, __ATOMIC_RELAXED);
     __atomic_store_n(&h->calib_count, n + 1, __ATOMIC_RELAXED);
     __atomic_store_n(&h->heartbeat_mono_ns, s.mono_ns, __ATOMIC_RELAXED);
     __atomic_store_n(&h->calib_seq, seq + 2, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&calib_lock);
 }
 
 /* Reads the first and the latest calibration samples consistently (seqlock). */
@@ -130,7 +135,7 @@ static void read_ends(const tks_header *h, tks_calib *first, tks_calib *last)
         last->ticks = __atomic_load_n(&h->calib[li].ticks, __ATOMIC_RELAXED);
         last->mono_ns = __atomic_load_n(&h->calib[li].mono_ns, __ATOMIC_RELAXED);
         last->real_ns = __atomic_load_n(&h->calib[li].real_ns, __ATOMIC_RELAXED);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        TKS_FENCE_ACQUIRE();
         if (__atomic_load_n(&h->calib_seq, __ATOMIC_RELAXED) == s0)
             return;
     }

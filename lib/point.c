@@ -95,8 +95,10 @@ void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint64_t com
     }
     if (TK_UNLIKELY(label == 0 || label >= tk__g.max_names))
         return;
-    if (!ctx)
+    if (!ctx) {
+        ctx = "";
         len = 0;
+    }
     if (TK_UNLIKELY(tk__g.timing_fd >= 0))
         tk__timing_write(label, ticks, client, command, session, ctx, len);
     tk__ring *r = tk__tls_ring;
@@ -109,7 +111,7 @@ void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint64_t com
     const uint32_t more = clen <= 16 ? 0 : (uint32_t)((clen - 16 + 27) / 28);
     const uint64_t h = r->head;
     const uint64_t n = r->counters[label] + 1;
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    TKS_FENCE_RELEASE();
     tks_record *s = &r->slots[h & r->mask];
     __atomic_store_n(&s->tag, TKS_TAG(TKS_REC_POINT, label), __ATOMIC_RELAXED);
     __atomic_store_n(&s->seq, (uint32_t)n, __ATOMIC_RELAXED);

@@ -22,7 +22,7 @@ __thread tk__ring *tk__tls_ring;
 double tk__estimate_ns_per_tick(int source);
 
 static pthread_key_t ring_key;
-static volatile int calib_stop;
+static int calib_stop; /* atomic: set at exit, read by the calibration thread */
 
 /* ---- environment --------------------------------------------------------------------------------- */
 
@@ -63,12 +63,12 @@ static void *calibration_main(void *arg)
     /* 10 ms, 100 ms, then every second: an early rate estimate, then drift tracking */
     static const long first_ns[] = {10000000L, 90000000L, 900000000L};
     unsigned step = 0;
-    while (!calib_stop) {
+    while (!__atomic_load_n(&calib_stop, __ATOMIC_RELAXED)) {
         long ns = step < 3 ? first_ns[step++] : 1000000000L;
         struct timespec ts = {ns / 1000000000L, ns % 1000000000L};
         while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
         }
-        if (calib_stop || tk__g.hdr != h)
+        if (__atomic_load_n(&calib_stop, __ATOMIC_RELAXED) || tk__g.hdr != h)
             break;
         tk__calibrate_sample(h);
     }
@@ -219,7 +219,7 @@ static void on_exit_mark(void)
     tks_header *h = tk__g.hdr;
     if (!h || h->pid != (uint32_t)getpid())
         return;
-    calib_stop = 1;
+    __atomic_store_n(&calib_stop, 1, __ATOMIC_RELAXED);
     tk__calibrate_sample(h); /* a last sample covers records made since the previous one */
     __atomic_store_n(&h->exit_mono_ns, tk__mono_ns(), __ATOMIC_RELAXED);
     __atomic_store_n(&h->state, (uint32_t)TKS_STATE_EXITED, __ATOMIC_RELEASE);
@@ -252,31 +252,50 @@ void tk_thread_exit(void)
     ring_release(r);
 }
 
-/* In a forked child the parent's segment must not be written: give the child a segment of its own
- * with the same names (so cached timer pointers and labels stay valid) and empty rings. */
+/* In a forked child the parent's segment must not be written. The child gets a segment of its own
+ * with the same names (so cached timer pointers and labels stay valid) and empty rings, created
+ * lazily at its first registration or record: a child that only execs another program costs
+ * nothing and leaves no segment. Until then its view of the parent's segment is never written. */
+static int fork_pending;
+
 static void on_fork_child(void)
 {
     tk__tls_ring = NULL;
     pthread_mutex_init(&tk__g.lock, NULL);
+    if (tk__g.hdr && tk__enabled)
+        fork_pending = 1;
+}
+
+/* Called with tk__g.lock held. */
+static void fork_reinit_locked(void)
+{
     tks_header *old = tk__g.hdr;
-    if (!old || !tk__enabled)
-        return;
     size_t old_size = tk__g.size;
     tk__ring *old_rings = tk__g.rings;
     uint32_t nnames = __atomic_load_n(&old->name_count, __ATOMIC_ACQUIRE);
+    fork_pending = 0;
     tk__enabled = 0;
     tk__g.hdr = NULL;
     tk__g.rings = NULL;
+    tk__g.release_gen = 0;
     if (segment_create((int)old->clock_source) == 0) {
         memcpy((char *)tk__g.hdr + tk__g.hdr->names_offset, (char *)old + old->names_offset,
                (size_t)nnames * TKS_NAME_ENTRY_SIZE);
         __atomic_store_n(&tk__g.hdr->name_count, nnames, __ATOMIC_RELEASE);
-        calib_stop = 0;
+        __atomic_store_n(&calib_stop, 0, __ATOMIC_RELAXED);
         start_calibration_thread(tk__g.hdr);
         tk__enabled = 1;
     }
     free(old_rings);
     munmap(old, old_size);
+}
+
+static void fork_reinit(void)
+{
+    pthread_mutex_lock(&tk__g.lock);
+    if (fork_pending)
+        fork_reinit_locked();
+    pthread_mutex_unlock(&tk__g.lock);
 }
 
 /* ---- init -------------------------------------------------------------------------------------- */
@@ -351,6 +370,8 @@ int tk_init(const tk_options *opts)
 
 int tk__ensure_init(void)
 {
+    if (TK_UNLIKELY(fork_pending))
+        fork_reinit();
     if (TK_LIKELY(__atomic_load_n(&tk__g.initialized, __ATOMIC_ACQUIRE)))
         return tk__enabled ? 0 : TK_EDISABLED;
     pthread_mutex_lock(&tk__g.lock);
@@ -390,6 +411,8 @@ static __thread uint64_t noring_gen = UINT64_MAX;
 
 tk__ring *tk__ring_claim(void)
 {
+    if (TK_UNLIKELY(fork_pending))
+        fork_reinit();
     tks_header *h = tk__g.hdr;
     if (!h)
         return NULL;

@@ -138,6 +138,17 @@ typedef struct tks_point_more {
     char ctx[28];
 } tks_point_more;
 
+/* Fences of the seqlock-style protocols (ring slots, calibration). On x86-64 both are compiler
+ * barriers only. GCC's ThreadSanitizer does not model thread fences; every shared field is an
+ * atomic, so a TSan build keeps the compiler barrier, which is the same code on x86-64. */
+#if defined(__SANITIZE_THREAD__)
+#define TKS_FENCE_ACQUIRE() __atomic_signal_fence(__ATOMIC_ACQUIRE)
+#define TKS_FENCE_RELEASE() __atomic_signal_fence(__ATOMIC_RELEASE)
+#else
+#define TKS_FENCE_ACQUIRE() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define TKS_FENCE_RELEASE() __atomic_thread_fence(__ATOMIC_RELEASE)
+#endif
+
 #ifdef __cplusplus
 #define TKS_STATIC_ASSERT static_assert
 #else

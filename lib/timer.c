@@ -102,7 +102,7 @@ void tk_record(tk_timer_t *t, uint64_t start, uint64_t stop, uint64_t origin)
     const uint64_t n = r->counters[id] + 1;
     tks_record *s = &r->slots[h & r->mask];
     /* orders the previous head publication before these stores (seqlock writer side) */
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    TKS_FENCE_RELEASE();
     __atomic_store_n(&s->tag, TKS_TAG(TKS_REC_SPAN, id), __ATOMIC_RELAXED);
     __atomic_store_n(&s->seq, (uint32_t)n, __ATOMIC_RELAXED);
     __atomic_store_n(&s->a, start, __ATOMIC_RELAXED);

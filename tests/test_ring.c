@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/wait.h>
 
 #include <timekeeper.h>
 
@@ -239,6 +240,70 @@ static void *record_and_wait(void *arg)
     return NULL;
 }
 
+static const process_info *find_pid(const collector *c, int pid)
+{
+    for (size_t i = 0; i < collector_process_count(c); i++)
+        if (collector_process(c, i)->pid == pid)
+            return collector_process(c, i);
+    return NULL;
+}
+
+static uint64_t count_in(const process_info *p, const char *name)
+{
+    for (size_t j = 0; p && j < p->ntimers; j++)
+        if (!strcmp(p->timers[j]->name, name))
+            return hist_count(p->timers[j]->interval[KIND_PROCESSING]) +
+                   hist_count(p->timers[j]->total[KIND_PROCESSING]);
+    return UINT64_MAX;
+}
+
+static void a_forked_child_records_into_its_own_segment(void **state)
+{
+    (void)state;
+#if defined(__SANITIZE_THREAD__)
+    skip(); /* the child starts its calibration thread: TSan does not support threads after fork */
+#endif
+    tk_timer_t *before = tk_timer("fork.before");
+    tk_record(before, 1, 2, 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        for (int i = 0; i < 100; i++)
+            tk_record(before, 1, 2, 0);
+        tk_timer_t *mine = tk_timer("fork.child_only");
+        for (int i = 0; i < 7; i++)
+            tk_record(mine, 1, 2, 0);
+        _exit(0);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    collector *c = open_collector();
+    collector_drain(c);
+    const process_info *parent = find_pid(c, getpid()), *child = find_pid(c, pid);
+    assert_non_null(parent);
+    if (!child)
+        tu_fail("no segment for the forked child %d", (int)pid);
+    tu_expect_eq("fork.before in the parent", 1, count_in(parent, "fork.before"));
+    tu_expect_eq("fork.before in the child", 100, count_in(child, "fork.before"));
+    tu_expect_eq("fork.child_only in the child", 7, count_in(child, "fork.child_only"));
+    tu_expect_eq("fork.child_only in the parent (absent)", UINT64_MAX,
+                 count_in(parent, "fork.child_only"));
+    collector_close(c);
+}
+
+static void a_forked_child_that_records_nothing_leaves_no_segment(void **state)
+{
+    (void)state;
+    size_t files = tu_count_files(dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, NULL, 0);
+    tu_expect_eq("segment files", files, tu_count_files(dir));
+}
+
 /* Runs last: it uses every ring. Released rings are reused, and their records stay countable. */
 static void released_rings_are_reused_without_losing_count(void **state)
 {
@@ -277,6 +342,8 @@ int main(void)
         cmocka_unit_test(slow_reader_counts_every_overwritten_record_exactly),
         cmocka_unit_test(many_producer_threads_are_all_accounted_for),
         cmocka_unit_test(collectors_attach_and_detach_while_producers_run),
+        cmocka_unit_test(a_forked_child_records_into_its_own_segment),
+        cmocka_unit_test(a_forked_child_that_records_nothing_leaves_no_segment),
         cmocka_unit_test(released_rings_are_reused_without_losing_count),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
