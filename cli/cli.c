@@ -60,6 +60,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_option_fn fn, v
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         if (c == CLI_KEY_HELP || c == 'h') {
             cli_help(cmd, stdout);
+            *status = cli_finish(cmd->name, CLI_OK); /* a failed write of the help is an error */
             return -1;
         }
         if (c == '?') {

@@ -30,7 +30,7 @@ typedef struct cli_command {
 typedef int (*cli_option_fn)(void *ctx, int key, const char *arg);
 
 /* Parses argv against cmd->options with getopt_long. On --help prints the help to stdout and
- * returns -1 with *status = CLI_OK; on a bad option prints an error to stderr and returns -1 with
+ * returns -1 with *status = CLI_OK (CLI_FAIL when stdout could not be written); on a bad option prints an error to stderr and returns -1 with
  * *status = CLI_USAGE. Otherwise returns the index of the first operand. */
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_option_fn fn, void *ctx,
               int *status);

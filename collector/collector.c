@@ -256,7 +256,7 @@ static uint64_t to_mono(const proc *p, uint64_t t)
     }
     long double d = ((long double)t - (long double)a->ticks) * rate;
     long double v = (long double)a->mono_ns + d;
-    return v <= 0 ? 0 : (uint64_t)(v + 0.5L);
+    return v <= 0 ? 0 : v >= 0x1p64L ? UINT64_MAX : (uint64_t)(v + 0.5L);
 }
 
 /* ---- attach ----------------------------------------------------------------------------------- */
@@ -339,15 +339,16 @@ static int attach(collector *c, const char *path)
     }
     char why[160];
     sigjmp_buf jb;
-    int ok = 0;
-    proc *p = NULL;
+    volatile int ok = 0;
+    proc *volatile p = NULL; /* both survive a siglongjmp from the SIGBUS guard */
     if (sigsetjmp(jb, 1) == 0) {
         segment_guard_set(&jb);
         const tks_header *h = mem;
         uint32_t state = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
         if (memcmp(h->magic, TKS_MAGIC, 8) == 0 && state == TKS_STATE_CREATING &&
             age <= NEW_FILE_GRACE_NS) {
-            ok = -1; /* still being set up: try again at the next scan */
+            ok = -1; /* still being set up: try again at the next scan (producers of this
+                      * layout publish by rename, so this is only a foreign writer's window) */
         } else if (segment_validate(mem, size, why, sizeof why) != 0) {
             ok = 0;
         } else if (h->uid != (uint32_t)st.st_uid) {
@@ -537,17 +538,24 @@ static inline int seq_deliver(proc *p, name_slot *ns, uint32_t id, uint32_t seq)
     return 1;
 }
 
+/* A tick difference in ns; absurd values (corrupt calibration or records) saturate. */
+static inline uint64_t ticks_to_ns(uint64_t d, double ns_per_tick)
+{
+    double v = (double)d * ns_per_tick + 0.5;
+    return v < 1.8e19 ? (uint64_t)v : UINT64_MAX;
+}
+
 static void deliver_span(collector *c, proc *p, const tks_record *r, name_slot *ns, uint32_t id)
 {
     timer_stats *t = p->by_id[id];
     if (!seq_deliver(p, &ns[id], id, r->seq) || !t)
         return;
     const double k = p->ns_per_tick;
-    uint64_t proc_ns = r->b >= r->a ? (uint64_t)((double)(r->b - r->a) * k + 0.5) : 0;
+    uint64_t proc_ns = r->b >= r->a ? ticks_to_ns(r->b - r->a, k) : 0;
     proc_ns = proc_ns > c->opt.overhead_ns ? proc_ns - c->opt.overhead_ns : 0;
     hist_record(t->interval[KIND_PROCESSING], proc_ns);
     if (r->c) {
-        uint64_t lat = r->a >= r->c ? (uint64_t)((double)(r->a - r->c) * k + 0.5) : 0;
+        uint64_t lat = r->a >= r->c ? ticks_to_ns(r->a - r->c, k) : 0;
         hist_record(t->interval[KIND_LATENCY], lat);
     }
     if (r->b > p->last_ticks[id])
@@ -717,7 +725,7 @@ static uint64_t proc_drain(collector *c, proc *p)
         return 0;
     const tks_header *h = (const tks_header *)p->mem;
     int alive = proc_alive(p); /* before draining: a dead writer adds nothing after this */
-    uint64_t read = 0;
+    volatile uint64_t read = 0; /* survives a siglongjmp from the SIGBUS guard */
     sigjmp_buf jb;
     if (sigsetjmp(jb, 1) == 0) {
         segment_guard_set(&jb);

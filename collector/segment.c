@@ -89,10 +89,11 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 
 void segment_guard_install(void)
 {
-    static int installed;
-    if (__atomic_exchange_n(&installed, 1, __ATOMIC_ACQ_REL))
+    struct sigaction sa, old;
+    /* (re)installs when someone else replaced the handler since (a test harness, faulthandler) */
+    if (sigaction(SIGBUS, NULL, &old) == 0 && (old.sa_flags & SA_SIGINFO) &&
+        old.sa_sigaction == on_sigbus)
         return;
-    struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_sigbus;
     sa.sa_flags = SA_SIGINFO | SA_NODEFER;

@@ -8,7 +8,7 @@
 #include "collector.h"
 #include "segment_format.h"
 
-/* Installs (once) a SIGBUS handler that jumps back to the innermost guard of the calling thread:
+/* Installs (again, if another handler replaced it) a SIGBUS handler that jumps back to the innermost guard of the calling thread:
  * a segment file truncated under a live mapping makes reads fault instead of returning data. */
 void segment_guard_install(void);
 /* Sets (jb) or clears (NULL) the calling thread's guard. Use with sigsetjmp(jb, 1). */

@@ -16,7 +16,7 @@
  * and the default is used):
  *     TK_DIR          directory of segments (default /dev/shm)
  *     TK_RING_SIZE    records per thread ring, a power of two in [1024, 16777216] (default 65536)
- *     TK_MAX_THREADS  rings per process, [1, 4096] (default 256)
+ *     TK_MAX_THREADS  rings per process, [1, 4096] (default 128)
  *     TK_DISABLE      1: recording becomes one predictable branch, no segment is created
  *     TK_CLOCK        tsc | monotonic (default: tsc when an invariant TSC is advertised)
  *     TK_TIMING       1: labeled points are also written as TIMING text lines (see tk_point)
@@ -113,7 +113,7 @@ TK_API double tk_ticks_per_second(void);
 typedef struct tk_options {
     const char *dir;         /* NULL: TK_DIR or /dev/shm */
     uint32_t ring_size;      /* 0: TK_RING_SIZE or 65536 */
-    uint32_t max_threads;    /* 0: TK_MAX_THREADS or 256 */
+    uint32_t max_threads;    /* 0: TK_MAX_THREADS or 128 */
     int disable;             /* nonzero: record nothing (as TK_DISABLE=1) */
     int clock;               /* 0: automatic; else a tk_clock_t */
 } tk_options;

@@ -64,7 +64,7 @@ int tk__clock_detect(const char *env_clock)
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d) || !(d & (1u << 4)))
         return TK_CLOCK_MONOTONIC;
-    if (__get_cpuid_max(0x80000000u, NULL) < 0x80000007u)
+    if ((unsigned)__get_cpuid_max(0x80000000u, NULL) < 0x80000007u)
         return TK_CLOCK_MONOTONIC;
     __cpuid(0x80000007u, a, b, c, d);
     return (d & (1u << 8)) ? TK_CLOCK_TSC : TK_CLOCK_MONOTONIC;

@@ -56,6 +56,10 @@ TK_HIDDEN int tk__ensure_init(void);
 TK_HIDDEN tk__ring *tk__ring_claim(void);
 /* Registers (or finds) a name of the given kind; returns its id (> 0) or a TK_E* code. */
 TK_HIDDEN int tk__name_register(const char *name, int kind, int allow_space);
+/* Copies the process's names into a segment's name table; returns how many (lock held). */
+TK_HIDDEN uint32_t tk__names_copy(tks_name *table, uint32_t max);
+/* The name of id (any kind), "?" when out of range. */
+TK_HIDDEN const char *tk__name_of(uint32_t id);
 /* Takes one calibration sample into the header (calibration thread and init only). */
 TK_HIDDEN void tk__calibrate_sample(tks_header *h);
 /* Picks the clock source (CPUID / environment). */

@@ -11,8 +11,7 @@ tk_label_t tk_label(const char *name)
 {
     int id = tk__name_register(name, TKS_NAME_LABEL, 0);
     if (id < 0) {
-        if (id != TK_EDISABLED)
-            fprintf(stderr, "timekeeper: label '%.60s': %s\n", name ? name : "(null)",
+        fprintf(stderr, "timekeeper: label '%.60s': %s\n", name ? name : "(null)",
                     tk_strerror(id));
         return 0;
     }
@@ -48,10 +47,7 @@ void tk__timing_write(uint32_t label, uint64_t ticks, uint64_t client, uint64_t 
                       uint64_t session, const char *ctx, size_t len)
 {
     char line[4096];
-    const tks_header *h = tk__g.hdr;
-    const char *name = "?";
-    if (h && label < __atomic_load_n(&h->name_count, __ATOMIC_ACQUIRE))
-        name = ((const tks_name *)((const char *)h + h->names_offset))[label].name;
+    const char *name = tk__name_of(label);
     if (len > 1024)
         len = 1024;
     char *p = line;

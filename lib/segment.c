@@ -142,27 +142,29 @@ static int segment_create(int clock_source)
     const size_t rings_off = round_up(names_off + (size_t)names * TKS_NAME_ENTRY_SIZE, 4096);
     const size_t size = rings_off + (size_t)rings * stride;
 
+    /* The file is filled under a hidden temporary name and renamed into place, so a collector
+     * never sees a half-written header. */
+    char tmp[sizeof tk__g.path];
     uint64_t real = tk__real_ns();
     snprintf(tk__g.path, sizeof tk__g.path, "%s/" TKS_FILE_PREFIX "%d-%llu" TKS_FILE_SUFFIX,
              tk__g.dir, (int)getpid(), (unsigned long long)real);
-    int fd = open(tk__g.path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        fprintf(stderr, "timekeeper: cannot create %s: %s; recording disabled\n", tk__g.path,
-                strerror(errno));
-        tk__g.path[0] = '\0';
-        return TK_ESEGMENT;
-    }
+    snprintf(tmp, sizeof tmp, "%s/.tmp-" TKS_FILE_PREFIX "%d-%llu", tk__g.dir, (int)getpid(),
+             (unsigned long long)real);
     void *mem = MAP_FAILED;
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "timekeeper: cannot create a segment in %s: %s; recording disabled\n",
+                tk__g.dir, strerror(errno));
+        goto err;
+    }
     if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)size) != 0 ||
         (mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
         fprintf(stderr, "timekeeper: cannot size or map %s (%zu bytes): %s; recording disabled\n",
-                tk__g.path, size, strerror(errno));
-        close(fd);
-        unlink(tk__g.path);
-        tk__g.path[0] = '\0';
-        return TK_ESEGMENT;
+                tmp, size, strerror(errno));
+        goto err;
     }
     close(fd);
+    fd = -1;
 
     tks_header *h = mem;
     memcpy(h->magic, TKS_MAGIC, 8);
@@ -190,26 +192,39 @@ static int segment_create(int clock_source)
 
     tk__g.rings = calloc(rings, sizeof *tk__g.rings);
     if (!tk__g.rings) {
-        munmap(mem, size);
-        unlink(tk__g.path);
-        tk__g.path[0] = '\0';
-        return TK_ESEGMENT;
+        fprintf(stderr, "timekeeper: out of memory; recording disabled\n");
+        goto err;
     }
     for (uint32_t i = 0; i < rings; i++) {
         char *base = (char *)mem + rings_off + (size_t)i * stride;
         tk__g.rings[i] = (tk__ring){(tks_ring_header *)base, (uint64_t *)(base + counters_off),
                                     (tks_record *)(base + slots_off), cap - 1u, 0, i};
     }
+    /* the names registered so far (name 0 is "(invalid)", which absorbs the records of failed
+     * registrations); tk__name_register keeps the two tables in step from now on */
+    tks_name *table = (tks_name *)((char *)mem + names_off);
+    uint32_t n = tk__names_copy(table, names);
+    __atomic_store_n(&h->name_count, n, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->state, (uint32_t)TKS_STATE_LIVE, __ATOMIC_RELEASE);
+    if (rename(tmp, tk__g.path) != 0) {
+        fprintf(stderr, "timekeeper: cannot publish %s: %s; recording disabled\n", tk__g.path,
+                strerror(errno));
+        goto err;
+    }
     tk__g.hdr = h;
     tk__g.size = size;
-    /* name 0 is the "(invalid)" timer that absorbs records of failed registrations */
-    tks_name *n0 = (tks_name *)((char *)mem + names_off);
-    n0->kind = TKS_NAME_TIMER;
-    n0->len = 9;
-    memcpy(n0->name, "(invalid)", 10);
-    __atomic_store_n(&h->name_count, 1u, __ATOMIC_RELEASE);
-    __atomic_store_n(&h->state, (uint32_t)TKS_STATE_LIVE, __ATOMIC_RELEASE);
     return 0;
+
+err:
+    free(tk__g.rings);
+    tk__g.rings = NULL;
+    if (mem != MAP_FAILED)
+        munmap(mem, size);
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    tk__g.path[0] = '\0';
+    return TK_ESEGMENT;
 }
 
 /* ---- exit, thread exit, fork ------------------------------------------------------------------ */
@@ -272,16 +287,12 @@ static void fork_reinit_locked(void)
     tks_header *old = tk__g.hdr;
     size_t old_size = tk__g.size;
     tk__ring *old_rings = tk__g.rings;
-    uint32_t nnames = __atomic_load_n(&old->name_count, __ATOMIC_ACQUIRE);
     fork_pending = 0;
     tk__enabled = 0;
     tk__g.hdr = NULL;
     tk__g.rings = NULL;
     tk__g.release_gen = 0;
-    if (segment_create((int)old->clock_source) == 0) {
-        memcpy((char *)tk__g.hdr + tk__g.hdr->names_offset, (char *)old + old->names_offset,
-               (size_t)nnames * TKS_NAME_ENTRY_SIZE);
-        __atomic_store_n(&tk__g.hdr->name_count, nnames, __ATOMIC_RELEASE);
+    if (segment_create((int)old->clock_source) == 0) { /* copies the names, same ids */
         __atomic_store_n(&calib_stop, 0, __ATOMIC_RELAXED);
         start_calibration_thread(tk__g.hdr);
         tk__enabled = 1;

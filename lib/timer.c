@@ -4,7 +4,34 @@
 #include <stdio.h>
 #include <string.h>
 
-static struct tk_timer timers[TK_MAX_NAMES]; /* indexed by name id; id 0 is "(invalid)" */
+/* The process's own name table, the source of truth for ids (under tk__g.lock): it works without
+ * a segment (TK_DISABLE=1 with TK_TIMING=1 still names its TIMING lines), and it is copied into
+ * every segment the process creates (the first one, a forked child's). Id 0 is "(invalid)". */
+static struct tk_timer timers[TK_MAX_NAMES] = {[0] = {0, "(invalid)"}};
+static uint8_t kinds[TK_MAX_NAMES] = {[0] = TKS_NAME_TIMER};
+static uint32_t nnames = 1;
+
+static void entry_fill(tks_name *e, uint32_t id)
+{
+    size_t len = strlen(timers[id].name);
+    memset(e, 0, sizeof *e);
+    memcpy(e->name, timers[id].name, len + 1);
+    e->len = (uint16_t)len;
+    e->kind = kinds[id];
+}
+
+uint32_t tk__names_copy(tks_name *table, uint32_t max)
+{
+    uint32_t n = nnames < max ? nnames : max;
+    for (uint32_t i = 0; i < n; i++)
+        entry_fill(&table[i], i);
+    return n;
+}
+
+const char *tk__name_of(uint32_t id)
+{
+    return id < TK_MAX_NAMES ? timers[id].name : "?";
+}
 
 static int name_valid(const char *name, size_t *len, int allow_space)
 {
@@ -30,43 +57,38 @@ int tk__name_register(const char *name, int kind, int allow_space)
     int rc = name_valid(name, &len, allow_space);
     if (rc)
         return rc;
-    rc = tk__ensure_init();
-    if (rc)
-        return rc;
-    tks_header *h = tk__g.hdr;
-    tks_name *table = (tks_name *)((char *)h + h->names_offset);
+    tk__ensure_init(); /* names are kept even when recording is disabled */
     pthread_mutex_lock(&tk__g.lock);
-    uint32_t n = h->name_count;
-    for (uint32_t i = 1; i < n; i++) {
-        if (table[i].kind == kind && table[i].len == len && memcmp(table[i].name, name, len) == 0) {
+    for (uint32_t i = 1; i < nnames; i++) {
+        if (kinds[i] == kind && memcmp(timers[i].name, name, len + 1) == 0) {
             pthread_mutex_unlock(&tk__g.lock);
             return (int)i;
         }
     }
-    if (n >= tk__g.max_names) {
+    uint32_t id = nnames;
+    if (id >= TK_MAX_NAMES || (tk__g.hdr && id >= tk__g.hdr->max_names)) {
         pthread_mutex_unlock(&tk__g.lock);
         return TK_EFULL;
     }
-    tks_name *e = &table[n];
-    memcpy(e->name, name, len);
-    e->name[len] = '\0';
-    e->len = (uint16_t)len;
-    e->kind = (uint16_t)kind;
-    timers[n].id = n;
-    memcpy(timers[n].name, name, len + 1);
-    __atomic_store_n(&h->name_count, n + 1, __ATOMIC_RELEASE);
+    timers[id].id = id;
+    memcpy(timers[id].name, name, len + 1);
+    kinds[id] = (uint8_t)kind;
+    nnames = id + 1;
+    tks_header *h = tk__g.hdr;
+    if (h) {
+        entry_fill((tks_name *)((char *)h + h->names_offset) + id, id);
+        __atomic_store_n(&h->name_count, id + 1, __ATOMIC_RELEASE);
+    }
     pthread_mutex_unlock(&tk__g.lock);
-    return (int)n;
+    return (int)id;
 }
 
 int tk_timer_register(const char *name, tk_timer_t **out)
 {
     int id = tk__name_register(name, TKS_NAME_TIMER, 1);
     if (id < 0) {
-        if (!timers[0].name[0])
-            memcpy(timers[0].name, "(invalid)", 10);
         *out = &timers[0];
-        return id == TK_EDISABLED ? 0 : id;
+        return id;
     }
     *out = &timers[id];
     return 0;
