@@ -1,0 +1,1126 @@
+/* _timekeeper.c — the CPython extension behind `import timekeeper`: labeled points, timers, the
+ * clock and the no-op probe, recorded into the same per-thread rings as the C API's records.
+ *
+ * libtimekeeper is linked in statically (its symbols are not exported). Other extensions reach this
+ * one copy of the library through the capsule `timekeeper._timekeeper._C_API`
+ * (timekeeper/include/timekeeper_capi.h), so a process has one segment however many extensions
+ * record into it.
+ *
+ * Cost of point("LABEL"): one METH_FASTCALL call, an identity-cache hit for the label string (no
+ * hashing), tk_now() and tk_point_at(); nothing is allocated. Context keywords are rendered into a
+ * stack buffer. `python3 -m timekeeper.calibrate` measures it against noop().
+ *
+ * Nothing here releases the GIL: every call is a few tens of nanoseconds. All module state is
+ * process-wide, like the library's (one segment per process). */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#include <stdint.h>
+#include <string.h>
+
+#include "timekeeper_capi.h"
+
+_Static_assert(sizeof(unsigned long) == 8, "ids are parsed with PyLong_AsUnsignedLong");
+
+PyMODINIT_FUNC PyInit__timekeeper(void);
+
+/* Bytes of rendered context passed to the library; the TIMING line keeps 1024 of them and the ring
+ * TK_CONTEXT_MAX. Longer contexts are cut (at a byte, possibly inside a UTF-8 sequence). */
+#define CTX_TEXT_MAX 1024
+/* A timer entered this many times without an exit is a bug in the caller, not a workload. */
+#define TIMER_MAX_DEPTH 65536
+
+static PyObject *str_label, *str_client, *str_command, *str_session; /* interned keyword names */
+static PyObject *label_ids;   /* dict: label str -> int id, every label this module registered */
+static PyObject *timer_ptrs;  /* dict: timer name str -> int (tk_timer_t * as an integer) */
+
+/* ---- names ------------------------------------------------------------------------------------ */
+
+/* Returns the UTF-8 of `o` when it is a valid timer or label name: 1..TK_NAME_MAX printable ASCII
+ * characters, no ',' and, for labels, no space. Else NULL with TypeError or ValueError set. */
+static const char *name_check(PyObject *o, const char *what, int allow_space)
+{
+    if (!PyUnicode_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "%s name must be a str, not '%.100s'", what,
+                     Py_TYPE(o)->tp_name);
+        return NULL;
+    }
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(o, &n);
+    if (!s)
+        return NULL;
+    const char *why = NULL;
+    if (n == 0)
+        why = "is empty";
+    else if (n > TK_NAME_MAX)
+        why = "is too long";
+    for (Py_ssize_t i = 0; i < n && !why; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c > 0x7e)
+            why = "has a character that is not printable ASCII";
+        else if (c == ',')
+            why = "has a ','";
+        else if (c == ' ' && !allow_space)
+            why = "has a space";
+    }
+    if (why) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s name %.80R %s (a %s name is 1 to %d printable ASCII characters, no ','%s)",
+                     what, o, why, what, TK_NAME_MAX, allow_space ? "" : " and no space");
+        return NULL;
+    }
+    return s;
+}
+
+/* ---- labels: str -> id, with an identity cache in front of the dict ---------------------------- */
+
+/* A direct-mapped cache keyed by the str object itself: a call site passing a literal passes the
+ * same object every time, so the usual lookup is one load and one compare. A slot owns a
+ * reference to its key, so a cached address can't be reused by another object. */
+#define LABEL_CACHE_SIZE 256
+static struct label_slot {
+    PyObject *key;
+    tk_label_t id;
+} label_cache[LABEL_CACHE_SIZE];
+
+static inline struct label_slot *label_slot_of(PyObject *o)
+{
+    uintptr_t p = (uintptr_t)o;
+    return &label_cache[((p >> 4) ^ (p >> 12)) & (LABEL_CACHE_SIZE - 1)];
+}
+
+/* The id of label `o`, registering it on first use. 0 is a valid result when recording is
+ * disabled (its points are then dropped by the library). Returns 0 or -1 with an exception. */
+static int label_get_slow(PyObject *o, tk_label_t *out)
+{
+    if (!PyUnicode_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "label must be a str, not '%.100s'", Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    if (!PyUnicode_CheckExact(o)) { /* a str subclass: look up its plain text, not its __eq__ */
+        PyObject *plain = PyUnicode_FromObject(o);
+        if (!plain)
+            return -1;
+        int rc = label_get_slow(plain, out);
+        Py_DECREF(plain);
+        return rc;
+    }
+    tk_label_t id;
+    PyObject *v = PyDict_GetItemWithError(label_ids, o); /* borrowed */
+    if (v) {
+        id = (tk_label_t)PyLong_AsUnsignedLong(v);
+    } else {
+        if (PyErr_Occurred())
+            return -1;
+        const char *name = name_check(o, "label", 0);
+        if (!name)
+            return -1;
+        id = tk_label(name);
+        if (id == 0 && tk_enabled()) {
+            PyErr_Format(PyExc_RuntimeError,
+                         "cannot register label %R: the segment's name table is full", o);
+            return -1;
+        }
+        PyObject *iv = PyLong_FromUnsignedLong(id);
+        if (!iv)
+            return -1;
+        int rc = PyDict_SetItem(label_ids, o, iv);
+        Py_DECREF(iv);
+        if (rc)
+            return -1;
+    }
+    struct label_slot *s = label_slot_of(o);
+    PyObject *old = s->key;
+    s->key = Py_NewRef(o);
+    s->id = id;
+    Py_XDECREF(old);
+    *out = id;
+    return 0;
+}
+
+static inline int label_get(PyObject *o, tk_label_t *out)
+{
+    struct label_slot *s = label_slot_of(o);
+    if (TK_LIKELY(s->key == o)) {
+        *out = s->id;
+        return 0;
+    }
+    return label_get_slow(o, out);
+}
+
+/* ---- correlation ids --------------------------------------------------------------------------- */
+
+/* Turns a failed conversion (OverflowError, or the reserved value 2**64-1) into ValueError; any
+ * other pending exception (MemoryError...) is kept. Returns -1. */
+static int id_range_error(PyObject *o, const char *what)
+{
+    if (PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return -1;
+        PyErr_Clear();
+    }
+    PyErr_Format(PyExc_ValueError, "%s id must be an int in [0, 2**64-2] or None, got %.60R",
+                 what, o);
+    return -1;
+}
+
+static int id_get_slow(PyObject *o, const char *what, uint64_t *out)
+{
+    if (PyBool_Check(o) || !PyIndex_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "%s id must be an int or None, not '%.100s'", what,
+                     Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    PyObject *i = PyNumber_Index(o);
+    if (!i)
+        return -1;
+    unsigned long v = PyLong_AsUnsignedLong(i);
+    int rc = 0;
+    if (v == (unsigned long)-1)
+        rc = id_range_error(i, what);
+    Py_DECREF(i);
+    *out = v;
+    return rc;
+}
+
+/* None -> TK_ID_NONE; an int in [0, 2**64-2] -> itself; anything else raises. */
+static inline int id_get(PyObject *o, const char *what, uint64_t *out)
+{
+    if (!o || o == Py_None) {
+        *out = TK_ID_NONE;
+        return 0;
+    }
+    if (TK_LIKELY(PyLong_CheckExact(o))) {
+        unsigned long v = PyLong_AsUnsignedLong(o); /* one branch for a one-digit int */
+        if (TK_UNLIKELY(v == (unsigned long)-1))
+            return id_range_error(o, what);
+        *out = v;
+        return 0;
+    }
+    return id_get_slow(o, what, out);
+}
+
+/* ---- context: key=value pairs rendered as text ------------------------------------------------- */
+
+typedef struct ctx_text {
+    size_t len;
+    char buf[CTX_TEXT_MAX];
+} ctx_text;
+
+static inline void ctx_put(ctx_text *c, const char *s, size_t n)
+{
+    size_t room = CTX_TEXT_MAX - c->len;
+    if (n > room)
+        n = room;
+    memcpy(c->buf + c->len, s, n);
+    c->len += n;
+}
+
+static int ctx_put_str(ctx_text *c, PyObject *s)
+{
+    Py_ssize_t n;
+    const char *u = PyUnicode_AsUTF8AndSize(s, &n); /* the data itself for an ASCII str */
+    if (!u)
+        return -1;
+    ctx_put(c, u, (size_t)n);
+    return 0;
+}
+
+/* Appends str(v), with shortcuts for str, int, bool and None. Returns 0 or -1 (exception set,
+ * e.g. raised by v.__str__). */
+static int ctx_put_value(ctx_text *c, PyObject *v)
+{
+    if (PyUnicode_CheckExact(v))
+        return ctx_put_str(c, v);
+    if (PyLong_CheckExact(v)) {
+        int overflow;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (!overflow && !(x == -1 && PyErr_Occurred())) {
+            char tmp[24], *p = tmp + sizeof tmp;
+            unsigned long long u = x < 0 ? 0ull - (unsigned long long)x : (unsigned long long)x;
+            do {
+                *--p = (char)('0' + u % 10);
+                u /= 10;
+            } while (u);
+            if (x < 0)
+                *--p = '-';
+            ctx_put(c, p, (size_t)(tmp + sizeof tmp - p));
+            return 0;
+        }
+        if (PyErr_Occurred())
+            return -1;
+    }
+    if (v == Py_True) {
+        ctx_put(c, "True", 4);
+        return 0;
+    }
+    if (v == Py_False) {
+        ctx_put(c, "False", 5);
+        return 0;
+    }
+    if (v == Py_None) {
+        ctx_put(c, "None", 4);
+        return 0;
+    }
+    PyObject *s = PyObject_Str(v);
+    if (!s)
+        return -1;
+    int rc = ctx_put_str(c, s);
+    Py_DECREF(s);
+    return rc;
+}
+
+/* ---- point(label, client=None, command=None, session=None, **context) -------------------------- */
+
+static const char *const param_names[4] = {"label", "client", "command", "session"};
+
+/* Which parameter keyword `kw` names, among params[first..4), or -1 for a context key. */
+static inline int param_of(PyObject *kw, int first)
+{
+    PyObject *const interned[4] = {str_label, str_client, str_command, str_session};
+    for (int i = first; i < 4; i++)
+        if (kw == interned[i])
+            return i;
+    /* a key built at run time (**dict) is equal but not the interned object */
+    Py_ssize_t n = PyUnicode_GET_LENGTH(kw);
+    if (n < 5 || n > 7)
+        return -1;
+    for (int i = first; i < 4; i++)
+        if (PyUnicode_CompareWithASCIIString(kw, param_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Binds positional args and keywords to params[first..4) (slots, NULL when not given) and renders
+ * every other keyword into ctx, in the order given. Returns 0 or -1 with TypeError set. */
+static int point_parse(const char *fname, int first, PyObject *const *args, Py_ssize_t nargs,
+                       PyObject *kwnames, PyObject **slots, ctx_text *ctx)
+{
+    const Py_ssize_t maxpos = 4 - first;
+    if (nargs > maxpos) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %zd positional arguments (%zd given)",
+                     fname, maxpos, nargs);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        slots[first + i] = args[i];
+    if (kwnames) {
+        const Py_ssize_t nkw = PyTuple_GET_SIZE(kwnames);
+        for (Py_ssize_t i = 0; i < nkw; i++) {
+            PyObject *kw = PyTuple_GET_ITEM(kwnames, i), *v = args[nargs + i];
+            int p = param_of(kw, first);
+            if (p >= 0) {
+                if (slots[p]) {
+                    PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
+                                 fname, param_names[p]);
+                    return -1;
+                }
+                slots[p] = v;
+                continue;
+            }
+            if (ctx->len)
+                ctx_put(ctx, ",", 1);
+            if (ctx_put_str(ctx, kw) < 0)
+                return -1;
+            ctx_put(ctx, "=", 1);
+            if (ctx_put_value(ctx, v) < 0)
+                return -1;
+        }
+    }
+    if (first == 0 && !slots[0]) {
+        PyErr_Format(PyExc_TypeError, "%s() missing required argument 'label'", fname);
+        return -1;
+    }
+    return 0;
+}
+
+/* Records label at tick t with the ids in slots[1..4) and the context. Returns None or NULL. */
+static PyObject *point_record(tk_label_t label, uint64_t t, PyObject **slots, const ctx_text *ctx)
+{
+    uint64_t client, command, session;
+    if (id_get(slots[1], "client", &client) || id_get(slots[2], "command", &command) ||
+        id_get(slots[3], "session", &session))
+        return NULL;
+    tk_point_at(label, t, client, command, session, ctx->len ? ctx->buf : NULL, ctx->len);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_point(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                          PyObject *kwnames)
+{
+    (void)self;
+    const uint64_t t = tk_now(); /* the point's instant: as early as possible */
+    tk_label_t label;
+    if (TK_LIKELY(!kwnames && nargs >= 1 && nargs <= 4)) { /* positional only: no context */
+        uint64_t ids[3] = {TK_ID_NONE, TK_ID_NONE, TK_ID_NONE};
+        if (label_get(args[0], &label))
+            return NULL;
+        for (Py_ssize_t i = 1; i < nargs; i++)
+            if (id_get(args[i], param_names[i], &ids[i - 1]))
+                return NULL;
+        tk_point_at(label, t, ids[0], ids[1], ids[2], NULL, 0);
+        Py_RETURN_NONE;
+    }
+    PyObject *slots[4] = {NULL, NULL, NULL, NULL};
+    ctx_text ctx;
+    ctx.len = 0;
+    if (point_parse("point", 0, args, nargs, kwnames, slots, &ctx) || label_get(slots[0], &label))
+        return NULL;
+    return point_record(label, t, slots, &ctx);
+}
+
+PyDoc_STRVAR(point_doc,
+"point(label, client=None, command=None, session=None, **context)\n--\n\n"
+"Records a labeled point now: the label (a str of 1 to 55 printable ASCII characters, no ','\n"
+"or space), three correlation ids (ints in [0, 2**64-2], or None for unknown) and a context\n"
+"rendered as 'k=v' pairs joined by ',' in the order given (values through str()).\n"
+"With TK_TIMING=1 it is also written as a TIMING line. The label's id is cached.");
+
+/* ---- Label: a registered label with a fast .point() ------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    tk_label_t id;
+    PyObject *name;
+} LabelObject;
+
+static PyTypeObject Label_Type;
+
+static PyObject *label_new_object(PyObject *name)
+{
+    tk_label_t id;
+    if (label_get_slow(name, &id))
+        return NULL;
+    LabelObject *l = PyObject_New(LabelObject, &Label_Type);
+    if (!l)
+        return NULL;
+    l->id = id;
+    l->name = Py_NewRef(name);
+    return (PyObject *)l;
+}
+
+static PyObject *Label_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    (void)type;
+    static char *kwlist[] = {"name", NULL};
+    PyObject *name;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:Label", kwlist, &name))
+        return NULL;
+    return label_new_object(name);
+}
+
+static void Label_dealloc(LabelObject *l)
+{
+    Py_XDECREF(l->name);
+    PyObject_Free(l);
+}
+
+static PyObject *Label_repr(LabelObject *l)
+{
+    return PyUnicode_FromFormat("<timekeeper.Label %R id=%u>", l->name, (unsigned)l->id);
+}
+
+static PyObject *Label_point(LabelObject *l, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
+{
+    const uint64_t t = tk_now();
+    if (TK_LIKELY(!kwnames && nargs <= 3)) { /* positional only: no context */
+        uint64_t ids[3] = {TK_ID_NONE, TK_ID_NONE, TK_ID_NONE};
+        for (Py_ssize_t i = 0; i < nargs; i++)
+            if (id_get(args[i], param_names[i + 1], &ids[i]))
+                return NULL;
+        tk_point_at(l->id, t, ids[0], ids[1], ids[2], NULL, 0);
+        Py_RETURN_NONE;
+    }
+    PyObject *slots[4] = {NULL, NULL, NULL, NULL};
+    ctx_text ctx;
+    ctx.len = 0;
+    if (point_parse("point", 1, args, nargs, kwnames, slots, &ctx))
+        return NULL;
+    return point_record(l->id, t, slots, &ctx);
+}
+
+static PyMethodDef Label_methods[] = {
+    {"point", (PyCFunction)(void (*)(void))Label_point, METH_FASTCALL | METH_KEYWORDS,
+     "point(client=None, command=None, session=None, **context)\n--\n\n"
+     "Records this label now; same arguments as timekeeper.point() without the label."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef Label_members[] = {
+    {"name", T_OBJECT_EX, offsetof(LabelObject, name), READONLY, "the label's name"},
+    {"id", T_UINT, offsetof(LabelObject, id), READONLY,
+     "the label's id in this process's segment (0 when recording is disabled)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject Label_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "timekeeper.Label",
+    .tp_basicsize = sizeof(LabelObject),
+    .tp_dealloc = (destructor)Label_dealloc,
+    .tp_repr = (reprfunc)Label_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = PyDoc_STR("Label(name)\n--\n\n"
+                        "A registered label. label.point(client, command, session, **context)\n"
+                        "records it without looking the name up."),
+    .tp_methods = Label_methods,
+    .tp_members = Label_members,
+    .tp_new = Label_new,
+};
+
+/* ---- timers -------------------------------------------------------------------------------------- */
+
+/* The library's timer for `name` (cached by name). Returns NULL with an exception on a bad name or
+ * a full name table. */
+static tk_timer_t *timer_get(PyObject *name)
+{
+    if (PyUnicode_Check(name) && !PyUnicode_CheckExact(name)) { /* a str subclass: its text */
+        PyObject *plain = PyUnicode_FromObject(name);
+        if (!plain)
+            return NULL;
+        tk_timer_t *t = timer_get(plain);
+        Py_DECREF(plain);
+        return t;
+    }
+    PyObject *v = PyDict_GetItemWithError(timer_ptrs, name); /* borrowed */
+    if (v)
+        return PyLong_AsVoidPtr(v);
+    if (PyErr_Occurred())
+        return NULL;
+    const char *s = name_check(name, "timer", 1);
+    if (!s)
+        return NULL;
+    tk_timer_t *t;
+    int rc = tk_timer_register(s, &t);
+    if (rc) { /* the name was checked: the table is full */
+        PyErr_Format(PyExc_RuntimeError, "cannot register timer %R: %s", name, tk_strerror(rc));
+        return NULL;
+    }
+    PyObject *p = PyLong_FromVoidPtr(t);
+    if (!p)
+        return NULL;
+    rc = PyDict_SetItem(timer_ptrs, name, p);
+    Py_DECREF(p);
+    return rc ? NULL : t;
+}
+
+typedef struct {
+    PyObject_HEAD
+    tk_timer_t *timer;
+    PyObject *name;
+    uint64_t *starts;  /* __enter__ ticks not yet matched by __exit__, innermost last */
+    Py_ssize_t depth, cap;
+    uint64_t inline_starts[4];
+} TimerObject;
+
+static PyTypeObject Timer_Type, Timed_Type;
+
+static PyObject *timer_new_object(PyTypeObject *type, PyObject *name)
+{
+    tk_timer_t *t = timer_get(name);
+    if (!t)
+        return NULL;
+    TimerObject *o = (TimerObject *)type->tp_alloc(type, 0);
+    if (!o)
+        return NULL;
+    o->timer = t;
+    o->name = Py_NewRef(name);
+    o->starts = o->inline_starts;
+    o->depth = 0;
+    o->cap = (Py_ssize_t)(sizeof o->inline_starts / sizeof o->inline_starts[0]);
+    return (PyObject *)o;
+}
+
+static PyObject *Timer_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"name", NULL};
+    PyObject *name;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:Timer", kwlist, &name))
+        return NULL;
+    return timer_new_object(type, name);
+}
+
+static void Timer_dealloc(TimerObject *o)
+{
+    if (o->starts != o->inline_starts)
+        PyMem_Free(o->starts);
+    Py_XDECREF(o->name);
+    Py_TYPE(o)->tp_free((PyObject *)o);
+}
+
+static PyObject *Timer_repr(TimerObject *o)
+{
+    return PyUnicode_FromFormat("<timekeeper.Timer %R>", o->name);
+}
+
+static PyObject *Timer_enter(TimerObject *o, PyObject *unused)
+{
+    (void)unused;
+    if (TK_UNLIKELY(o->depth == o->cap)) {
+        if (o->cap >= TIMER_MAX_DEPTH) {
+            PyErr_Format(PyExc_RuntimeError, "timer %R entered %zd times without an exit",
+                         o->name, o->depth);
+            return NULL;
+        }
+        Py_ssize_t cap = o->cap * 4;
+        uint64_t *s = PyMem_Malloc((size_t)cap * sizeof *s);
+        if (!s)
+            return PyErr_NoMemory();
+        memcpy(s, o->starts, (size_t)o->depth * sizeof *s);
+        if (o->starts != o->inline_starts)
+            PyMem_Free(o->starts);
+        o->starts = s;
+        o->cap = cap;
+    }
+    o->starts[o->depth++] = tk_now(); /* last: the span starts when the body does */
+    return Py_NewRef((PyObject *)o);
+}
+
+static PyObject *Timer_exit(TimerObject *o, PyObject *const *args, Py_ssize_t nargs)
+{
+    const uint64_t stop = tk_now(); /* first: the span ends when the body did */
+    (void)args;
+    (void)nargs;
+    if (TK_UNLIKELY(o->depth == 0)) {
+        PyErr_Format(PyExc_RuntimeError, "timer %R: __exit__ without __enter__", o->name);
+        return NULL;
+    }
+    tk_record(o->timer, o->starts[--o->depth], stop, 0);
+    Py_RETURN_FALSE; /* an exception in the body propagates */
+}
+
+static int ticks_get(PyObject *o, const char *what, uint64_t *out)
+{
+    if (PyLong_Check(o) && !PyBool_Check(o)) {
+        unsigned long v = PyLong_AsUnsignedLong(o);
+        if (v == (unsigned long)-1 && PyErr_Occurred()) {
+            if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
+                PyErr_Clear();
+                PyErr_Format(PyExc_ValueError, "%s must be an int in [0, 2**64-1] (ticks), got %.60R",
+                             what, o);
+            }
+            return -1;
+        }
+        *out = v;
+        return 0;
+    }
+    PyErr_Format(PyExc_TypeError, "%s must be an int (ticks from timekeeper.now()), not '%.100s'",
+                 what, Py_TYPE(o)->tp_name);
+    return -1;
+}
+
+static PyObject *Timer_start(TimerObject *o, PyObject *unused)
+{
+    (void)o;
+    (void)unused;
+    return PyLong_FromUnsignedLongLong(tk_now());
+}
+
+static PyObject *Timer_stop(TimerObject *o, PyObject *start_obj)
+{
+    const uint64_t stop = tk_now();
+    uint64_t start;
+    if (ticks_get(start_obj, "start", &start))
+        return NULL;
+    tk_record(o->timer, start, stop, 0);
+    return PyLong_FromUnsignedLongLong(stop);
+}
+
+static PyObject *Timer_record(TimerObject *o, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"start", "stop", "origin", NULL};
+    PyObject *a, *b, *c = NULL;
+    uint64_t start, stop, origin = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|O:record", kwlist, &a, &b, &c))
+        return NULL;
+    if (ticks_get(a, "start", &start) || ticks_get(b, "stop", &stop) ||
+        (c && c != Py_None && ticks_get(c, "origin", &origin)))
+        return NULL;
+    tk_record(o->timer, start, stop, origin);
+    Py_RETURN_NONE;
+}
+
+/* ---- the decorator: a callable that times each call of the function it wraps -------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    tk_timer_t *timer;
+    PyObject *name;
+    PyObject *func;
+    PyObject *dict;
+    PyObject *weakrefs;
+    vectorcallfunc vectorcall;
+} TimedObject;
+
+static PyObject *Timed_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                                  PyObject *kwnames)
+{
+    TimedObject *w = (TimedObject *)self;
+    const uint64_t start = tk_now();
+    PyObject *r = PyObject_Vectorcall(w->func, args, nargsf, kwnames);
+    tk_record(w->timer, start, tk_now(), 0); /* recorded whether it returned or raised */
+    return r;
+}
+
+/* Bound to an instance like a function, so a decorated method gets its self. */
+static PyObject *Timed_descr_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    (void)type;
+    if (obj == NULL || obj == Py_None)
+        return Py_NewRef(self);
+    return PyMethod_New(self, obj);
+}
+
+static int Timed_traverse(TimedObject *w, visitproc visit, void *arg)
+{
+    Py_VISIT(w->func);
+    Py_VISIT(w->dict);
+    return 0;
+}
+
+static int Timed_clear(TimedObject *w)
+{
+    Py_CLEAR(w->func);
+    Py_CLEAR(w->dict);
+    return 0;
+}
+
+static void Timed_dealloc(TimedObject *w)
+{
+    PyObject_GC_UnTrack(w);
+    if (w->weakrefs)
+        PyObject_ClearWeakRefs((PyObject *)w);
+    Timed_clear(w);
+    Py_XDECREF(w->name);
+    PyObject_GC_Del(w);
+}
+
+static PyObject *Timed_repr(TimedObject *w)
+{
+    return PyUnicode_FromFormat("<timed %R, timer %R>", w->func, w->name);
+}
+
+static PyMemberDef Timed_members[] = {
+    {"timer_name", T_OBJECT_EX, offsetof(TimedObject, name), READONLY, "the timer's name"},
+    {"__dictoffset__", T_PYSSIZET, offsetof(TimedObject, dict), READONLY, NULL},
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(TimedObject, weakrefs), READONLY, NULL},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(TimedObject, vectorcall), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyGetSetDef Timed_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject Timed_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "timekeeper.TimedFunction",
+    .tp_basicsize = sizeof(TimedObject),
+    .tp_dealloc = (destructor)Timed_dealloc,
+    .tp_vectorcall_offset = offsetof(TimedObject, vectorcall),
+    .tp_repr = (reprfunc)Timed_repr,
+    .tp_call = PyVectorcall_Call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+                Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_doc = PyDoc_STR("A function wrapped by a timekeeper timer: every call is recorded."),
+    .tp_traverse = (traverseproc)Timed_traverse,
+    .tp_clear = (inquiry)Timed_clear,
+    .tp_weaklistoffset = offsetof(TimedObject, weakrefs),
+    .tp_members = Timed_members,
+    .tp_getset = Timed_getset,
+    .tp_descr_get = Timed_descr_get,
+    .tp_dictoffset = offsetof(TimedObject, dict),
+};
+
+/* Calls module.func(*args) for a Python-level helper. Returns a new reference or NULL. */
+static PyObject *call_helper(const char *module, const char *func, PyObject *a, PyObject *b)
+{
+    PyObject *m = PyImport_ImportModule(module);
+    if (!m)
+        return NULL;
+    PyObject *r = PyObject_CallMethod(m, func, "OO", a, b);
+    Py_DECREF(m);
+    return r;
+}
+
+/* timer(name)(func): a coroutine function gets an async wrapper (timekeeper._wrappers) that times
+ * the whole coroutine; any other callable a TimedFunction. Both carry func's name and docstring. */
+static PyObject *Timer_call(TimerObject *o, PyObject *args, PyObject *kwds)
+{
+    PyObject *func;
+    if ((kwds && PyDict_GET_SIZE(kwds)) || PyTuple_GET_SIZE(args) != 1) {
+        PyErr_Format(PyExc_TypeError,
+                     "a timer decorates one callable: @timekeeper.timer(%R) above a def", o->name);
+        return NULL;
+    }
+    func = PyTuple_GET_ITEM(args, 0);
+    if (!PyCallable_Check(func)) {
+        PyErr_Format(PyExc_TypeError, "timer %R can only decorate a callable, not '%.100s'",
+                     o->name, Py_TYPE(func)->tp_name);
+        return NULL;
+    }
+    PyObject *inspect = PyImport_ImportModule("inspect");
+    if (!inspect)
+        return NULL;
+    PyObject *flag = PyObject_CallMethod(inspect, "iscoroutinefunction", "O", func);
+    Py_DECREF(inspect);
+    if (!flag)
+        return NULL;
+    int coro = PyObject_IsTrue(flag);
+    Py_DECREF(flag);
+    if (coro < 0)
+        return NULL;
+    if (coro)
+        return call_helper("timekeeper._wrappers", "wrap_coroutine", (PyObject *)o, func);
+
+    TimedObject *w = PyObject_GC_New(TimedObject, &Timed_Type);
+    if (!w)
+        return NULL;
+    w->timer = o->timer;
+    w->name = Py_NewRef(o->name);
+    w->func = Py_NewRef(func);
+    w->dict = NULL;
+    w->weakrefs = NULL;
+    w->vectorcall = Timed_vectorcall;
+    PyObject_GC_Track(w);
+    PyObject *r = call_helper("functools", "update_wrapper", (PyObject *)w, func);
+    if (!r) {
+        Py_DECREF(w);
+        return NULL;
+    }
+    Py_DECREF(r); /* update_wrapper returns w itself */
+    return (PyObject *)w;
+}
+
+static PyMethodDef Timer_methods[] = {
+    {"__enter__", (PyCFunction)Timer_enter, METH_NOARGS, "Starts a span (returns the timer)."},
+    {"__exit__", (PyCFunction)(void (*)(void))Timer_exit, METH_FASTCALL,
+     "Records the span of the innermost __enter__; never swallows an exception."},
+    {"start", (PyCFunction)Timer_start, METH_NOARGS,
+     "start()\n--\n\nReturns now() (ticks), to pass to stop()."},
+    {"stop", (PyCFunction)Timer_stop, METH_O,
+     "stop(start)\n--\n\nRecords the span start..now; returns now (ticks)."},
+    {"record", (PyCFunction)(void (*)(void))Timer_record, METH_VARARGS | METH_KEYWORDS,
+     "record(start, stop, origin=0)\n--\n\nRecords a span of explicit ticks; origin (when not 0)\n"
+     "also gives a latency start - origin."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef Timer_members[] = {
+    {"name", T_OBJECT_EX, offsetof(TimerObject, name), READONLY, "the timer's name"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject Timer_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "timekeeper.Timer",
+    .tp_basicsize = sizeof(TimerObject),
+    .tp_dealloc = (destructor)Timer_dealloc,
+    .tp_repr = (reprfunc)Timer_repr,
+    .tp_call = (ternaryfunc)Timer_call,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = PyDoc_STR(
+        "Timer(name)\n--\n\n"
+        "A named timer (1 to 55 printable ASCII characters, no ','). As a context manager it\n"
+        "records the time of its block, also when the block raises (the exception propagates);\n"
+        "as a decorator it records every call. Entries nest (innermost exit matches innermost\n"
+        "enter): use one Timer object per thread or task, e.g. `with timekeeper.timer(\"x\"):`."),
+    .tp_methods = Timer_methods,
+    .tp_members = Timer_members,
+    .tp_new = Timer_new,
+};
+
+/* ---- module functions ---------------------------------------------------------------------------- */
+
+static PyObject *py_noop(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_now(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyLong_FromUnsignedLongLong(tk_now());
+}
+
+static PyObject *py_now_ns(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyLong_FromUnsignedLongLong(tk_ticks_to_ns(tk_now()));
+}
+
+static PyObject *py_ticks_to_ns(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    uint64_t t;
+    if (ticks_get(arg, "ticks", &t))
+        return NULL;
+    return PyLong_FromUnsignedLongLong(tk_ticks_to_ns(t));
+}
+
+static PyObject *py_label(PyObject *self, PyObject *name)
+{
+    (void)self;
+    return label_new_object(name);
+}
+
+static PyObject *py_timer(PyObject *self, PyObject *name)
+{
+    (void)self;
+    return timer_new_object(&Timer_Type, name);
+}
+
+static PyObject *py_init(PyObject *self, PyObject *args, PyObject *kwds)
+{
+    (void)self;
+    static char *kwlist[] = {"dir", "ring_size", "max_threads", "disable", "clock", NULL};
+    PyObject *dir = Py_None, *clock = Py_None;
+    unsigned long long ring_size = 0, max_threads = 0;
+    int disable = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O$KKpO:init", kwlist, &dir, &ring_size,
+                                     &max_threads, &disable, &clock))
+        return NULL;
+    tk_options o = {0};
+    PyObject *dir_bytes = NULL;
+    if (dir != Py_None) {
+        if (!PyUnicode_FSConverter(dir, &dir_bytes))
+            return NULL;
+        o.dir = PyBytes_AS_STRING(dir_bytes);
+    }
+    if (ring_size > UINT32_MAX || max_threads > UINT32_MAX) {
+        Py_XDECREF(dir_bytes);
+        PyErr_SetString(PyExc_ValueError, "ring_size and max_threads must fit in 32 bits");
+        return NULL;
+    }
+    o.ring_size = (uint32_t)ring_size;
+    o.max_threads = (uint32_t)max_threads;
+    o.disable = disable;
+    if (clock != Py_None) {
+        if (PyUnicode_Check(clock) && PyUnicode_CompareWithASCIIString(clock, "monotonic") == 0)
+            o.clock = TK_CLOCK_MONOTONIC;
+        else if (!(PyUnicode_Check(clock) && (PyUnicode_CompareWithASCIIString(clock, "auto") == 0 ||
+                                              PyUnicode_CompareWithASCIIString(clock, "tsc") == 0))) {
+            Py_XDECREF(dir_bytes);
+            PyErr_Format(PyExc_ValueError, "clock must be 'auto', 'tsc' or 'monotonic', not %.60R",
+                         clock);
+            return NULL;
+        }
+    }
+    int rc = tk_init(&o);
+    Py_XDECREF(dir_bytes);
+    if (rc == TK_EINVAL) {
+        PyErr_SetString(PyExc_ValueError,
+                        "timekeeper.init(): already initialised (call it before any point, timer or "
+                        "clock use) or bad options (ring_size a power of two in [1024, 2**24], "
+                        "max_threads <= 4096)");
+        return NULL;
+    }
+    if (rc == TK_ESEGMENT) {
+        PyErr_Format(PyExc_OSError, "timekeeper.init(): %s (recording is disabled)",
+                     tk_strerror(rc));
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_enabled(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyBool_FromLong(tk_enabled());
+}
+
+static PyObject *py_timing_enabled(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyBool_FromLong(tk_timing_text_enabled());
+}
+
+static PyObject *py_segment_path(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyUnicode_DecodeFSDefault(tk_segment_path());
+}
+
+static PyObject *py_clock_source(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    switch (tk_clock_source()) {
+    case TK_CLOCK_TSC:
+        return PyUnicode_FromString("tsc");
+    case TK_CLOCK_CNTVCT:
+        return PyUnicode_FromString("cntvct");
+    case TK_CLOCK_MONOTONIC:
+        return PyUnicode_FromString("monotonic");
+    default:
+        return PyUnicode_FromString("unknown");
+    }
+}
+
+static PyObject *py_ticks_per_second(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyFloat_FromDouble(tk_ticks_per_second());
+}
+
+static PyObject *py_thread_name(PyObject *self, PyObject *name)
+{
+    (void)self;
+    if (!PyUnicode_Check(name)) {
+        PyErr_Format(PyExc_TypeError, "thread name must be a str, not '%.100s'",
+                     Py_TYPE(name)->tp_name);
+        return NULL;
+    }
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(name, &n);
+    if (!s)
+        return NULL;
+    if ((size_t)n != strlen(s)) {
+        PyErr_SetString(PyExc_ValueError, "thread name must not contain NUL characters");
+        return NULL;
+    }
+    char buf[16]; /* the kernel keeps 15 bytes */
+    snprintf(buf, sizeof buf, "%s", s);
+    tk_thread_name(buf);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_thread_exit(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    tk_thread_exit();
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_version(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    unsigned v = tk_version();
+    return PyUnicode_FromFormat("%u.%u.%u", v / 10000, v / 100 % 100, v % 100);
+}
+
+static PyMethodDef module_methods[] = {
+    {"point", (PyCFunction)(void (*)(void))py_point, METH_FASTCALL | METH_KEYWORDS, point_doc},
+    {"label", py_label, METH_O,
+     "label(name)\n--\n\nRegisters label `name` and returns a Label with a fast .point()."},
+    {"timer", py_timer, METH_O,
+     "timer(name)\n--\n\nA Timer: context manager and decorator recording into timer `name`."},
+    {"noop", py_noop, METH_NOARGS,
+     "noop()\n--\n\nDoes nothing, in C: the floor of a Python-to-C call."},
+    {"now", py_now, METH_NOARGS,
+     "now()\n--\n\nRaw ticks of timekeeper's clock (tk_now()); convert with ticks_to_ns()."},
+    {"now_ns", py_now_ns, METH_NOARGS,
+     "now_ns()\n--\n\nCLOCK_MONOTONIC nanoseconds, from timekeeper's clock."},
+    {"ticks_to_ns", py_ticks_to_ns, METH_O,
+     "ticks_to_ns(ticks)\n--\n\nConverts now() ticks to CLOCK_MONOTONIC nanoseconds."},
+    {"init", (PyCFunction)(void (*)(void))py_init, METH_VARARGS | METH_KEYWORDS,
+     "init(dir=None, *, ring_size=0, max_threads=0, disable=False, clock=None)\n--\n\n"
+     "Initialises the library explicitly instead of from the environment (TK_DIR...).\n"
+     "Must come before any point, timer or clock use; 0/None means the default."},
+    {"enabled", py_enabled, METH_NOARGS, "enabled()\n--\n\nTrue when records are being kept."},
+    {"timing_enabled", py_timing_enabled, METH_NOARGS,
+     "timing_enabled()\n--\n\nTrue when TIMING text lines are written (TK_TIMING=1)."},
+    {"segment_path", py_segment_path, METH_NOARGS,
+     "segment_path()\n--\n\nThis process's segment file ('' when none)."},
+    {"clock_source", py_clock_source, METH_NOARGS,
+     "clock_source()\n--\n\n'tsc', 'cntvct' or 'monotonic'."},
+    {"ticks_per_second", py_ticks_per_second, METH_NOARGS,
+     "ticks_per_second()\n--\n\nThe clock's estimated rate."},
+    {"thread_name", py_thread_name, METH_O,
+     "thread_name(name)\n--\n\nNames the calling thread (15 bytes kept) and its ring."},
+    {"thread_exit", py_thread_exit, METH_NOARGS,
+     "thread_exit()\n--\n\nReleases the calling thread's ring now (threads release it at exit)."},
+    {"version", py_version, METH_NOARGS,
+     "version()\n--\n\nThe version of the libtimekeeper linked in."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "timekeeper._timekeeper",
+    .m_doc = "The C part of timekeeper: points, timers, the clock and the no-op probe.",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+/* The table other extensions use through timekeeper_capi.h. */
+static const tk_capi capi = {
+    .abi = TK_CAPI_ABI,
+    .size = sizeof(tk_capi),
+    .version = TK_VERSION_NUMBER,
+    .clock_source = &tk__clock_source,
+    .strerror_ = tk_strerror,
+    .now_slow = tk__now_slow,
+    .clock_source_ = tk_clock_source,
+    .ticks_to_ns = tk_ticks_to_ns,
+    .ticks_per_second = tk_ticks_per_second,
+    .init = tk_init,
+    .enabled = tk_enabled,
+    .segment_path = tk_segment_path,
+    .thread_name = tk_thread_name,
+    .thread_exit = tk_thread_exit,
+    .timer_register = tk_timer_register,
+    .timer_name = tk_timer_name,
+    .record = tk_record,
+    .label = tk_label,
+    .point_at = tk_point_at,
+    .timing_text_enabled = tk_timing_text_enabled,
+};
+
+static int add_type(PyObject *m, PyTypeObject *t, const char *name)
+{
+    if (PyType_Ready(t) < 0)
+        return -1;
+    return PyModule_AddObjectRef(m, name, (PyObject *)t);
+}
+
+PyMODINIT_FUNC PyInit__timekeeper(void)
+{
+    if (tk_version() != TK_VERSION_NUMBER) {
+        PyErr_Format(PyExc_ImportError, "timekeeper: built for library %u, linked with %u",
+                     TK_VERSION_NUMBER, tk_version());
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module_def);
+    if (!m)
+        return NULL;
+    str_label = PyUnicode_InternFromString("label");
+    str_client = PyUnicode_InternFromString("client");
+    str_command = PyUnicode_InternFromString("command");
+    str_session = PyUnicode_InternFromString("session");
+    label_ids = PyDict_New();
+    timer_ptrs = PyDict_New();
+    if (!str_label || !str_client || !str_command || !str_session || !label_ids || !timer_ptrs)
+        goto err;
+    if (add_type(m, &Label_Type, "Label") || add_type(m, &Timer_Type, "Timer") ||
+        add_type(m, &Timed_Type, "TimedFunction"))
+        goto err;
+    PyObject *cap = PyCapsule_New((void *)&capi, TK_CAPI_CAPSULE, NULL);
+    if (!cap)
+        goto err;
+    int rc = PyModule_AddObjectRef(m, "_C_API", cap);
+    Py_DECREF(cap);
+    if (rc < 0)
+        goto err;
+    if (PyModule_AddIntConstant(m, "CONTEXT_MAX", TK_CONTEXT_MAX) ||
+        PyModule_AddIntConstant(m, "CONTEXT_TEXT_MAX", CTX_TEXT_MAX) ||
+        PyModule_AddIntConstant(m, "NAME_MAX", TK_NAME_MAX))
+        goto err;
+    return m;
+err:
+    Py_DECREF(m);
+    return NULL;
+}

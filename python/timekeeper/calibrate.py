@@ -1,0 +1,251 @@
+"""python3 -m timekeeper.calibrate — what timekeeper costs from Python, next to the floor of any
+Python-to-C call (noop(), a C function that does nothing) and the eventfd system calls that an
+asynchronous Python-to-C flow pays.
+
+Every probe runs a loop of calls (`for _ in itertools.repeat(None, n)`, as timeit does) with the
+garbage collector off; the rounds of all probes are interleaved and each probe keeps its fastest
+round, so a noisy machine perturbs every probe alike. A reported cost is per loop iteration, loop
+included (its share is the "empty loop" row); "x noop" divides by the noop() row.
+
+    python3 -m timekeeper.calibrate            # a few seconds
+    python3 -m timekeeper.calibrate --quick    # about a second, noisier
+    python3 -m timekeeper.calibrate --json
+
+The run records into this process's segment like any other program (a few million points); set
+TK_DIR to keep it out of /dev/shm, or TK_DISABLE=1 to measure the disabled path.
+"""
+import argparse
+import gc
+import itertools
+import json
+import os
+import platform
+import select
+import sys
+import threading
+import time
+import timeit
+
+import timekeeper as tk
+
+GOAL_POINT_RATIO = 1.5  # point() <= 1.5 x noop() (issue 4)
+
+
+def _stmt_probe(stmt, setup=""):
+    """A probe timing `stmt` in a timeit loop: returns run(n) -> seconds for n iterations."""
+    namespace = {"tk": tk, "os": os, "select": select}
+    t = timeit.Timer(stmt, setup=setup, globals=namespace)
+    return t.timeit
+
+
+def _make_eventfd_probes():
+    """Probes whose loop needs state: each returns run(n) -> (seconds, iterations done)."""
+
+    def create(n):
+        n = min(n, 256)  # each eventfd stays open until the round ends (RLIMIT_NOFILE)
+        fds = [-1] * n
+        make = os.eventfd
+        t0 = time.perf_counter()
+        for i in range(n):
+            fds[i] = make(0)
+        t1 = time.perf_counter()
+        for fd in fds:
+            os.close(fd)
+        return t1 - t0, n
+
+    def close(n):
+        n = min(n, 256)
+        fds = [os.eventfd(0) for _ in range(n)]
+        shut = os.close
+        t0 = time.perf_counter()
+        for fd in fds:
+            shut(fd)
+        return time.perf_counter() - t0, n
+
+    def write(n):
+        fd = os.eventfd(0)
+        w = os.eventfd_write
+        try:
+            t0 = time.perf_counter()
+            for _ in itertools.repeat(None, n):
+                w(fd, 1)
+            return time.perf_counter() - t0, n
+        finally:
+            os.close(fd)
+
+    def read(n):
+        # semaphore mode: one write of n, then n reads of 1 each, none of them blocking
+        fd = os.eventfd(0, os.EFD_SEMAPHORE | os.EFD_NONBLOCK)
+        r = os.eventfd_read
+        try:
+            os.eventfd_write(fd, n)
+            t0 = time.perf_counter()
+            for _ in itertools.repeat(None, n):
+                r(fd)
+            return time.perf_counter() - t0, n
+        finally:
+            os.close(fd)
+
+    def select_ready(n):
+        fd = os.eventfd(1)
+        sel = select.select
+        rl = [fd]
+        try:
+            t0 = time.perf_counter()
+            for _ in itertools.repeat(None, n):
+                sel(rl, [], [], None)
+            return time.perf_counter() - t0, n
+        finally:
+            os.close(fd)
+
+    def wake(n):
+        # ping-pong between two threads over two eventfds, each side blocked in select():
+        # one iteration is one wake-up of the other thread (the GIL handover included)
+        n = max(2, min(n, 2000))
+        ping, pong = os.eventfd(0), os.eventfd(0)
+        rounds = n // 2
+
+        def peer():
+            for _ in range(rounds):
+                select.select([ping], [], [], None)
+                os.eventfd_read(ping)
+                os.eventfd_write(pong, 1)
+
+        th = threading.Thread(target=peer, name="tk-calibrate")
+        th.start()
+        try:
+            t0 = time.perf_counter()
+            for _ in range(rounds):
+                os.eventfd_write(ping, 1)
+                select.select([pong], [], [], None)
+                os.eventfd_read(pong)
+            t1 = time.perf_counter()
+        finally:
+            th.join()
+            os.close(ping)
+            os.close(pong)
+        return t1 - t0, 2 * rounds
+
+    return create, close, write, read, select_ready, wake
+
+
+def _probes():
+    """(key, description, run) where run(n) -> (seconds, iterations)."""
+    def stmt(s, setup=""):
+        run = _stmt_probe(s, setup)
+        return lambda n: (run(n), n)
+
+    create, close, write, read, select_ready, wake = _make_eventfd_probes()
+    return [
+        ("loop", "empty loop", stmt("pass")),
+        ("noop", "noop()", stmt("noop()", "noop = tk.noop")),
+        ("now", "now()", stmt("now()", "now = tk.now")),
+        ("point", 'point("LABEL")', stmt('point("CALIBRATE")', "point = tk.point")),
+        ("point_ids", 'point("LABEL", client, command, session)',
+         stmt('point("CALIBRATE", 1, 42, 7)', "point = tk.point")),
+        ("point_ctx", 'point("LABEL", client, command, session, efd=5)',
+         stmt('point("CALIBRATE", 1, 42, 7, efd=5)', "point = tk.point")),
+        ("label_point", "label.point(client, command, session)",
+         stmt("lp(1, 42, 7)", 'lp = tk.label("CALIBRATE").point')),
+        ("timer_with", "timer pair: with t: pass",
+         stmt("with t: pass", 't = tk.timer("calibrate")')),
+        ("timer_start_stop", "timer pair: t.stop(t.start())",
+         stmt("stop(start())", 't = tk.timer("calibrate"); start = t.start; stop = t.stop')),
+        ("eventfd_create", "eventfd create: os.eventfd(0)", create),
+        ("eventfd_close", "eventfd close: os.close(fd)", close),
+        ("eventfd_write", "eventfd write: os.eventfd_write(fd, 1)", write),
+        ("eventfd_read", "eventfd read: os.eventfd_read(fd)", read),
+        ("select_ready", "select() on a ready eventfd", select_ready),
+        ("wake", "eventfd wake-up of a thread in select()", wake),
+    ]
+
+
+def measure(rounds, round_seconds, out=None):
+    """Returns {key: (description, best ns per iteration)} over `rounds` interleaved rounds."""
+    probes = _probes()
+    # size each probe's loop once so that a round takes about round_seconds
+    sizes = {}
+    for key, _, run in probes:
+        n = 16
+        while True:
+            secs, done = run(n)
+            if secs >= round_seconds / 10 or done < n or n >= 1 << 26:
+                break
+            n *= 4
+        per = secs / max(done, 1)
+        sizes[key] = max(1, int(round_seconds / per)) if per > 0 else n
+    best = {key: float("inf") for key, _, _ in probes}
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        for r in range(rounds):
+            for key, _, run in probes:
+                secs, done = run(sizes[key])
+                best[key] = min(best[key], secs * 1e9 / done)
+            if out:
+                print(f"\rround {r + 1}/{rounds}", end="", file=out, flush=True)
+    finally:
+        if gc_was:
+            gc.enable()
+        if out:
+            print("\r" + " " * 20 + "\r", end="", file=out, flush=True)
+    return {key: (desc, best[key]) for key, desc, _ in probes}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog="python3 -m timekeeper.calibrate",
+        description="Measures the cost of timekeeper's Python calls against noop(), the floor "
+                    "of a Python-to-C call, and of the eventfd calls of an async flow.")
+    ap.add_argument("--quick", action="store_true", help="fewer, shorter rounds (about 1 s)")
+    ap.add_argument("--rounds", type=int, help="interleaved rounds (default 60, --quick 12)")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = ap.parse_args(argv)
+    # many short rounds: on a busy machine some of them run undisturbed, and the best is kept
+    rounds = args.rounds or (12 if args.quick else 60)
+    if rounds < 1:
+        ap.error("--rounds must be at least 1")
+    round_seconds = 0.001 if args.quick else 0.002
+
+    results = measure(rounds, round_seconds, out=None if args.json or not sys.stderr.isatty()
+                      else sys.stderr)
+    noop = results["noop"][1]
+    point_ratio = results["point"][1] / noop
+    info = {
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "timekeeper": tk.__version__,
+        "clock": tk.clock_source(),
+        "ticks_per_second": tk.ticks_per_second(),
+        "recording": tk.enabled(),
+        "timing_text": tk.timing_enabled(),
+        "rounds": rounds,
+    }
+    if args.json:
+        json.dump({**info,
+                   "probes": [{"name": k, "description": d, "ns": round(ns, 2),
+                               "ratio_to_noop": round(ns / noop, 3)}
+                              for k, (d, ns) in results.items()],
+                   "goal": {"point_ratio": round(point_ratio, 3), "max": GOAL_POINT_RATIO,
+                            "met": point_ratio <= GOAL_POINT_RATIO}},
+                  sys.stdout, indent=2)
+        print()
+        return 0
+    print(f"timekeeper {info['timekeeper']} from Python {info['python']} ({sys.executable}), "
+          f"clock {info['clock']} at {info['ticks_per_second'] / 1e9:.3f} GHz, "
+          f"recording {'on' if info['recording'] else 'off'}"
+          f"{', TIMING text on' if info['timing_text'] else ''}; best of {rounds} rounds")
+    print()
+    print(f"{'probe':<50} {'ns/call':>9} {'x noop':>7}")
+    for key, (desc, ns) in results.items():
+        print(f"{desc:<50} {ns:>9.1f} {ns / noop:>7.2f}")
+    print()
+    verdict = "met" if point_ratio <= GOAL_POINT_RATIO else "NOT met"
+    print(f"point() / noop() = {point_ratio:.2f} (goal <= {GOAL_POINT_RATIO}: {verdict}); "
+          f"net of the loop: {(results['point'][1] - results['loop'][1]):.1f} ns vs "
+          f"{(noop - results['loop'][1]):.1f} ns")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
