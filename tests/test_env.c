@@ -1,0 +1,379 @@
+/* test_env.c — bad environment values never abort an instrumented program: each falls back to its
+ * default with exactly one line on stderr naming the variable, and the program exits 0. Runs the
+ * helper program env_child ($TK_BIN/tk_env_child) with a chosen environment, captures its output
+ * and checks the segment header it left behind. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "internal.h" /* TK_DEFAULT_RING_SIZE, TK_DEFAULT_MAX_THREADS: the defaults in force */
+#include "segment_format.h"
+
+extern char **environ;
+
+#define assert_u64_equal(expected, actual, ...)                                                     \
+    do {                                                                                            \
+        uint64_t e_ = (expected), a_ = (actual);                                                    \
+        if (e_ != a_) {                                                                             \
+            print_error(__VA_ARGS__);                                                               \
+            print_error(": expected %" PRIu64 ", got %" PRIu64 "\n", e_, a_);                       \
+            fail();                                                                                 \
+        }                                                                                           \
+    } while (0)
+
+#define assert_contains(haystack, needle, ...)                                                      \
+    do {                                                                                            \
+        const char *h_ = (haystack), *n_ = (needle);                                                \
+        if (!h_ || !strstr(h_, n_)) {                                                               \
+            print_error(__VA_ARGS__);                                                               \
+            print_error(": expected text containing \"%s\", got \"%s\"\n", n_, h_ ? h_ : "(null)"); \
+            fail();                                                                                 \
+        }                                                                                           \
+    } while (0)
+
+#define assert_text_equal(expected, actual, ...)                                                    \
+    do {                                                                                            \
+        const char *e_ = (expected), *a_ = (actual);                                                \
+        if (!a_ || strcmp(e_, a_) != 0) {                                                           \
+            print_error(__VA_ARGS__);                                                               \
+            print_error(": expected \"%s\", got \"%s\"\n", e_, a_ ? a_ : "(null)");                 \
+            fail();                                                                                 \
+        }                                                                                           \
+    } while (0)
+
+/* ---- running the helper ------------------------------------------------------------------------ */
+
+typedef struct run_result {
+    int status;       /* wait status */
+    pid_t pid;
+    char out[4096];   /* stdout */
+    char err[4096];   /* stderr */
+} run_result;
+
+/* Runs $TK_BIN/tk_env_child with the caller's environment minus every TK_* variable, plus
+ * TK_DIR=dir (unless vars sets TK_DIR), plus vars (NULL-terminated "NAME=value"). Waits at most
+ * 20 s. */
+static void run_child(const char *dir, const char *const *vars, run_result *r)
+{
+    const char *bin = getenv("TK_BIN");
+    if (!bin)
+        fail_msg("TK_BIN is not set (run through ctest)");
+    char exe[512];
+    snprintf(exe, sizeof exe, "%s/tk_env_child", bin);
+
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **envp = calloc(n + 16, sizeof *envp);
+    assert_non_null(envp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "TK_", 3) != 0)
+            envp[k++] = environ[i];
+    int sets_dir = 0;
+    for (size_t i = 0; vars[i]; i++) {
+        envp[k++] = (char *)vars[i];
+        sets_dir |= strncmp(vars[i], "TK_DIR=", 7) == 0;
+    }
+    char dirvar[300];
+    snprintf(dirvar, sizeof dirvar, "TK_DIR=%s", dir);
+    if (!sets_dir)
+        envp[k++] = dirvar;
+    envp[k] = NULL;
+
+    int out[2], err[2];
+    assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
+    char *argv[] = {exe, NULL};
+    memset(r, 0, sizeof *r);
+    int rc = posix_spawn(&r->pid, exe, &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    free(envp);
+    close(out[1]);
+    close(err[1]);
+    if (rc != 0)
+        fail_msg("cannot run %s: %s", exe, strerror(rc));
+
+    size_t got[2] = {0, 0};
+    char *buf[2] = {r->out, r->err};
+    struct pollfd p[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    uint64_t deadline = collector_now_ns() + 20000000000ull;
+    while ((p[0].fd >= 0 || p[1].fd >= 0) && collector_now_ns() < deadline) {
+        if (poll(p, 2, 100) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++) {
+            if (p[i].fd < 0 || !p[i].revents)
+                continue;
+            char tmp[1024];
+            ssize_t m = read(p[i].fd, tmp, sizeof tmp);
+            if (m <= 0) {
+                close(p[i].fd);
+                p[i].fd = -1;
+                continue;
+            }
+            size_t room = sizeof r->out - 1 - got[i];
+            size_t take = (size_t)m < room ? (size_t)m : room;
+            memcpy(buf[i] + got[i], tmp, take);
+            got[i] += take;
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (p[i].fd >= 0) {
+            close(p[i].fd);
+            kill(r->pid, SIGKILL);
+        }
+    waitpid(r->pid, &r->status, 0);
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* The value of "key=" in the child's stdout ("" when missing). */
+static const char *out_value(const run_result *r, const char *key, char *val, size_t len)
+{
+    val[0] = '\0';
+    size_t kl = strlen(key);
+    for (const char *l = r->out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, key, kl) == 0 && l[kl] == '=') {
+            const char *e = strchr(l, '\n');
+            size_t n = e ? (size_t)(e - l - (ptrdiff_t)kl - 1) : strlen(l + kl + 1);
+            snprintf(val, len, "%.*s", (int)n, l + kl + 1);
+            break;
+        }
+    }
+    return val;
+}
+
+static size_t files_in(const char *dir)
+{
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+/* Maps the child's segment and copies its header. */
+static void read_header(const char *path, tks_header *h)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        fail_msg("cannot open the child's segment '%s': %s", path, strerror(errno));
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    void *mem = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    assert_true(mem != MAP_FAILED);
+    char why[160] = "";
+    if (segment_validate(mem, (size_t)st.st_size, why, sizeof why) != 0)
+        fail_msg("the child's segment does not validate: %s", why);
+    memcpy(h, mem, sizeof *h);
+    munmap(mem, (size_t)st.st_size);
+}
+
+/* ---- the cases ----------------------------------------------------------------------------------- */
+
+enum { CLOCK_ANY = 0, CLOCK_AUTO = -1 };
+
+typedef struct env_case {
+    const char *vars[4];       /* NAME=value, NULL-terminated */
+    const char *mentions;      /* NULL: stderr must stay empty; else exactly one line containing it */
+    int enabled;               /* expected tk_enabled() */
+    uint32_t ring_capacity;    /* expected in the header (when enabled) */
+    uint32_t max_rings;
+    int clock;                 /* expected header clock_source, CLOCK_AUTO: as without TK_CLOCK */
+} env_case;
+
+#define RING_DEF TK_DEFAULT_RING_SIZE
+#define RINGS_DEF TK_DEFAULT_MAX_THREADS
+static const env_case cases[] = {
+    /* bad ring sizes: the default, one line */
+    {{"TK_RING_SIZE=abc", "TK_MAX_THREADS=1"}, "TK_RING_SIZE", 1, RING_DEF, 1, CLOCK_AUTO},
+    {{"TK_RING_SIZE=1000", "TK_MAX_THREADS=1"}, "TK_RING_SIZE", 1, RING_DEF, 1, CLOCK_AUTO},
+    {{"TK_RING_SIZE=0", "TK_MAX_THREADS=1"}, "TK_RING_SIZE", 1, RING_DEF, 1, CLOCK_AUTO},
+    {{"TK_RING_SIZE=99999999999", "TK_MAX_THREADS=1"}, "TK_RING_SIZE", 1, RING_DEF, 1, CLOCK_AUTO},
+    {{"TK_RING_SIZE=-1024", "TK_MAX_THREADS=1"}, "TK_RING_SIZE", 1, RING_DEF, 1, CLOCK_AUTO},
+    {{"TK_RING_SIZE=2048k", "TK_MAX_THREADS=1"}, "TK_RING_SIZE", 1, RING_DEF, 1, CLOCK_AUTO},
+    {{"TK_RING_SIZE=33554432", "TK_MAX_THREADS=1"}, "TK_RING_SIZE", 1, RING_DEF, 1, CLOCK_AUTO},
+    /* bad ring counts */
+    {{"TK_MAX_THREADS=0", "TK_RING_SIZE=1024"}, "TK_MAX_THREADS", 1, 1024, RINGS_DEF, CLOCK_AUTO},
+    {{"TK_MAX_THREADS=-3", "TK_RING_SIZE=1024"}, "TK_MAX_THREADS", 1, 1024, RINGS_DEF, CLOCK_AUTO},
+    {{"TK_MAX_THREADS=4097", "TK_RING_SIZE=1024"}, "TK_MAX_THREADS", 1, 1024, RINGS_DEF, CLOCK_AUTO},
+    /* clock */
+    {{"TK_CLOCK=bogus", "TK_RING_SIZE=1024", "TK_MAX_THREADS=1"}, "TK_CLOCK", 1, 1024, 1, CLOCK_AUTO},
+    {{"TK_CLOCK=monotonic", "TK_RING_SIZE=1024", "TK_MAX_THREADS=1"}, NULL, 1, 1024, 1, 3},
+    /* flags: anything but 0 or 1 is reported and taken as 0 */
+    {{"TK_DISABLE=yes", "TK_RING_SIZE=1024", "TK_MAX_THREADS=1"}, "TK_DISABLE", 1, 1024, 1, CLOCK_AUTO},
+    {{"TK_TIMING=yes", "TK_RING_SIZE=1024", "TK_MAX_THREADS=1"}, "TK_TIMING", 1, 1024, 1, CLOCK_AUTO},
+    /* good values are read (the control that shows the variables reach the library) */
+    {{"TK_RING_SIZE=2048", "TK_MAX_THREADS=3"}, NULL, 1, 2048, 3, CLOCK_AUTO},
+    /* disabled: no segment, no word */
+    {{"TK_DISABLE=1"}, NULL, 0, 0, 0, CLOCK_ANY},
+    /* a directory that does not exist: one line, recording disabled, the program goes on */
+    {{"TK_DIR=/nonexistent/tk-test-env"}, "/nonexistent/tk-test-env", 0, 0, 0, CLOCK_ANY},
+};
+#define N_CASES (sizeof cases / sizeof cases[0])
+
+typedef struct fixture {
+    char dir[256];
+    const env_case *ec;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    f->ec = *state;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->dir, sizeof f->dir, "%s/tk-test-env-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    DIR *d = opendir(f->dir);
+    if (d) {
+        struct dirent *e;
+        char p[600];
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
+            unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* The clock the library picks by itself here (a child without TK_CLOCK). */
+static int auto_clock(const char *dir)
+{
+    static int clock = -1;
+    if (clock < 0) {
+        static const char *const vars[] = {"TK_DISABLE=1", NULL};
+        run_result r;
+        run_child(dir, vars, &r);
+        char v[32];
+        clock = atoi(out_value(&r, "clock", v, sizeof v));
+        if (clock < 1 || clock > 3)
+            fail_msg("the helper reported clock '%s' (stdout \"%s\")", v, r.out);
+    }
+    return clock;
+}
+
+static void env_value_is_used_or_falls_back_with_one_line(void **state)
+{
+    fixture *f = *state;
+    const env_case *ec = f->ec;
+    char what[128] = "";
+    for (size_t i = 0; ec->vars[i]; i++)
+        snprintf(what + strlen(what), sizeof what - strlen(what), "%s%s", i ? " " : "", ec->vars[i]);
+
+    run_result r;
+    run_child(f->dir, ec->vars, &r);
+    if (!WIFEXITED(r.status))
+        fail_msg("%s: the program died (wait status 0x%x); stderr \"%s\"", what, r.status, r.err);
+    assert_u64_equal(0, (uint64_t)WEXITSTATUS(r.status), "%s: exit status (stderr \"%s\")", what, r.err);
+    if (ec->mentions) {
+        assert_u64_equal(1, count_lines(r.err), "%s: lines on stderr (\"%s\")", what, r.err);
+        assert_contains(r.err, ec->mentions, "%s: stderr", what);
+    } else {
+        assert_text_equal("", r.err, "%s: stderr", what);
+    }
+
+    char v[512];
+    assert_u64_equal((uint64_t)ec->enabled, (uint64_t)atoi(out_value(&r, "enabled", v, sizeof v)),
+                     "%s: tk_enabled() (stdout \"%s\")", what, r.out);
+    const char *path = out_value(&r, "path", v, sizeof v);
+    if (!ec->enabled) {
+        assert_text_equal("", path, "%s: tk_segment_path()", what);
+        assert_u64_equal(0, files_in(f->dir), "%s: files in TK_DIR", what);
+        return;
+    }
+    assert_contains(path, f->dir, "%s: tk_segment_path()", what);
+    tks_header h;
+    read_header(path, &h);
+    assert_u64_equal((uint64_t)r.pid, h.pid, "%s: header pid", what);
+    assert_u64_equal(geteuid(), h.uid, "%s: header uid", what);
+    assert_u64_equal(TKS_STATE_EXITED, h.state, "%s: header state after exit(0)", what);
+    assert_u64_equal(ec->ring_capacity, h.ring_capacity, "%s: header ring_capacity", what);
+    assert_u64_equal(ec->max_rings, h.max_rings, "%s: header max_rings", what);
+    if (ec->clock != CLOCK_ANY) {
+        int want = ec->clock == CLOCK_AUTO ? auto_clock(f->dir) : ec->clock;
+        assert_u64_equal((uint64_t)want, h.clock_source, "%s: header clock_source", what);
+    }
+    /* the records made it: the collector reads the 10 spans of the helper */
+    collector_options o = {.dir = f->dir, .keep = 1, .quiet = 1};
+    collector *c;
+    assert_int_equal(collector_open(&o, &c), 0);
+    assert_u64_equal(1, collector_scan(c), "%s: processes attached", what);
+    collector_drain(c);
+    const process_info *p = collector_process(c, 0);
+    uint64_t spans = 0;
+    for (size_t i = 0; i < p->ntimers; i++)
+        if (strcmp(p->timers[i]->name, "env.child") == 0)
+            spans = hist_count(p->timers[i]->interval[KIND_PROCESSING]);
+    assert_u64_equal(10, spans, "%s: spans of env.child", what);
+    assert_u64_equal(1, p->points, "%s: points", what);
+    collector_close(c);
+}
+
+int main(void)
+{
+    static struct CMUnitTest tests[N_CASES];
+    static char names[N_CASES][160];
+    for (size_t i = 0; i < N_CASES; i++) {
+        const env_case *ec = &cases[i];
+        int n = snprintf(names[i], sizeof names[i], "%s(",
+                         ec->mentions ? "bad_env_value_falls_back_with_one_line_on_stderr"
+                                      : "env_value_is_used_without_a_word");
+        for (size_t j = 0; ec->vars[j]; j++)
+            n += snprintf(names[i] + n, sizeof names[i] - (size_t)n, "%s%s", j ? " " : "", ec->vars[j]);
+        snprintf(names[i] + n, sizeof names[i] - (size_t)n, ")");
+        tests[i] = (struct CMUnitTest){names[i], env_value_is_used_or_falls_back_with_one_line, setup,
+                                       teardown, (void *)ec};
+    }
+    return _cmocka_run_group_tests("env", tests, N_CASES, NULL, NULL);
+}
