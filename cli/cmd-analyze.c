@@ -199,6 +199,7 @@ static int read_live(analyze *a, const args *o)
     if (r < 0)
         return cli_error("analyze", "cannot start the collector: %s", strerror(-r));
     collector_on_point(c, live_point, a);
+    collector_order_points(c, 1); /* points of different threads in time order */
 
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = on_stop_signal;
@@ -216,6 +217,7 @@ static int read_live(analyze *a, const args *o)
         nanosleep(&nap, NULL);
     }
     collector_drain(c);
+    collector_flush_points(c);
     collector_close(c);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

@@ -57,6 +57,13 @@ typedef struct proc {
     int timers_dirty;
 } proc;
 
+/* A point held back for time-ordered delivery. */
+typedef struct held_point {
+    collector_point pt;  /* pt.label points into its process's name copy; pt.context into ctx */
+    uint64_t order;      /* arrival order: keeps the sort stable */
+    char ctx[80];
+} held_point;
+
 typedef struct seen_file {
     dev_t dev;
     ino_t ino;
@@ -72,6 +79,10 @@ struct collector {
     size_t nbad, capbad;
     collector_point_fn point_fn;
     void *point_ctx;
+    int ordered;
+    held_point *held;
+    size_t nheld, capheld;
+    uint64_t held_seq;
     tks_record *buf;
     uint64_t *counter_buf;
     double own_ns_per_tick; /* this process's own estimate of the shared counter, 0: not yet */
@@ -150,6 +161,7 @@ void collector_close(collector *c)
     for (size_t i = 0; i < c->nprocs; i++)
         proc_free(c->procs[i]);
     free(c->procs);
+    free(c->held);
     free(c->bad);
     free(c->buf);
     free(c->counter_buf);
@@ -160,6 +172,66 @@ void collector_on_point(collector *c, collector_point_fn fn, void *ctx)
 {
     c->point_fn = fn;
     c->point_ctx = ctx;
+}
+
+int collector_order_points(collector *c, int ordered)
+{
+    if (!ordered)
+        collector_flush_points(c);
+    c->ordered = ordered;
+    return 0;
+}
+
+static int held_cmp(const void *a, const void *b)
+{
+    const held_point *x = a, *y = b;
+    if (x->pt.mono_ns != y->pt.mono_ns)
+        return x->pt.mono_ns < y->pt.mono_ns ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Delivers, in time order, the held points older than `before` (all of them: UINT64_MAX). */
+static void held_release(collector *c, uint64_t before)
+{
+    if (!c->nheld)
+        return;
+    qsort(c->held, c->nheld, sizeof *c->held, held_cmp);
+    size_t i = 0;
+    for (; i < c->nheld && c->held[i].pt.mono_ns < before; i++) {
+        c->held[i].pt.context = c->held[i].ctx;
+        c->point_fn(c->point_ctx, &c->held[i].pt);
+    }
+    memmove(c->held, c->held + i, (c->nheld - i) * sizeof *c->held);
+    c->nheld -= i;
+}
+
+void collector_flush_points(collector *c)
+{
+    if (c->point_fn)
+        held_release(c, UINT64_MAX);
+    c->nheld = 0;
+}
+
+/* Keeps a copy of a point for ordered delivery; when memory runs out it is delivered at once. */
+static void held_push(collector *c, const collector_point *pt)
+{
+    if (c->nheld == c->capheld) {
+        size_t ncap = c->capheld ? c->capheld * 2 : 1024;
+        held_point *nh = realloc(c->held, ncap * sizeof *nh);
+        if (!nh) {
+            c->point_fn(c->point_ctx, pt);
+            return;
+        }
+        c->held = nh;
+        c->capheld = ncap;
+    }
+    held_point *h = &c->held[c->nheld++];
+    h->pt = *pt;
+    h->order = c->held_seq++;
+    size_t len = pt->context_len < sizeof h->ctx - 1 ? pt->context_len : sizeof h->ctx - 1;
+    memcpy(h->ctx, pt->context, len);
+    h->ctx[len] = '\0';
+    h->pt.context_len = len;
 }
 
 size_t collector_process_count(const collector *c) { return c->nprocs; }
@@ -598,7 +670,10 @@ static size_t deliver_point(collector *c, proc *p, const tks_record *buf, size_t
         collector_point pt = {p->info.pid, __atomic_load_n(&rh->tid, __ATOMIC_RELAXED),
                               p->names[id], to_mono(p, buf[0].a), buf[0].b, buf[0].c,
                               e.session, ctx, got};
-        c->point_fn(c->point_ctx, &pt);
+        if (c->ordered)
+            held_push(c, &pt);
+        else
+            c->point_fn(c->point_ctx, &pt);
     }
     return (size_t)1 + e.nrec;
 }
@@ -768,9 +843,13 @@ static uint64_t proc_drain(collector *c, proc *p)
 
 uint64_t collector_drain(collector *c)
 {
-    uint64_t n = 0;
+    uint64_t start = collector_now_ns(), n = 0;
     for (size_t i = 0; i < c->nprocs; i++)
         n += proc_drain(c, c->procs[i]);
+    /* every ring was read after `start`: a point older than that (less a margin for conversion
+     * error) can no longer be overtaken by an older one */
+    if (c->ordered && c->point_fn)
+        held_release(c, start > 1000000u ? start - 1000000u : 0);
     return n;
 }
 
@@ -792,6 +871,7 @@ void collector_rollover(collector *c)
 
 void collector_forget_exited(collector *c)
 {
+    collector_flush_points(c); /* held points name labels of the processes about to go */
     size_t j = 0;
     for (size_t i = 0; i < c->nprocs; i++) {
         if (c->procs[i]->info.state == PROC_EXITED)

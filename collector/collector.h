@@ -74,6 +74,13 @@ void collector_close(collector *c);
 /* Delivers labeled points to fn (NULL: points are only counted). */
 void collector_on_point(collector *c, collector_point_fn fn, void *ctx);
 
+/* Points are delivered ring by ring as they are drained, so points of different threads may come
+ * out of time order. With ordered = 1 the collector holds points back and delivers them sorted by
+ * time once every ring has been drained past them (at the drain after the one that read them);
+ * collector_flush_points() delivers what is still held. Returns 0 or -ENOMEM. */
+int collector_order_points(collector *c, int ordered);
+void collector_flush_points(collector *c);
+
 /* Finds segments that appeared since the last scan and attaches them (a bad segment is reported
  * once on stderr and skipped). Returns the number of processes now attached. Can't fail. */
 size_t collector_scan(collector *c);

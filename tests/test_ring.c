@@ -240,6 +240,71 @@ static void *record_and_wait(void *arg)
     return NULL;
 }
 
+typedef struct ordered_job {
+    const uint64_t *ticks;
+    int parity;
+    int n;
+} ordered_job;
+
+static void *record_points(void *arg)
+{
+    ordered_job *j = arg;
+    tk_label_t l = tk_label("order.point");
+    for (int i = j->parity; i < j->n; i += 2)
+        tk_point_at(l, j->ticks[i], 0, (uint64_t)i, 0, "k=v", 3);
+    return NULL;
+}
+
+typedef struct order_seen {
+    int n, inversions;
+    uint64_t last_cmd, last_ns;
+} order_seen;
+
+static void on_ordered_point(void *ctx, const collector_point *p)
+{
+    order_seen *s = ctx;
+    if (strcmp(p->label, "order.point") != 0)
+        return;
+    if (s->n && (p->command < s->last_cmd || p->mono_ns < s->last_ns))
+        s->inversions++;
+    s->last_cmd = p->command;
+    s->last_ns = p->mono_ns;
+    s->n++;
+}
+
+static void points_of_several_threads_come_out_in_time_order_when_asked(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    static uint64_t ticks[N];
+    for (int i = 0; i < N; i++) { /* increasing ticks, handed alternately to two threads */
+        ticks[i] = tk_now();
+        for (volatile int k = 0; k < 200; k++) {
+        }
+    }
+    ordered_job a = {ticks, 0, N}, b = {ticks, 1, N};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, record_points, &a), 0);
+    pthread_join(ta, NULL);
+    assert_int_equal(pthread_create(&tb, NULL, record_points, &b), 0);
+    pthread_join(tb, NULL);
+
+    for (int ordered = 0; ordered <= 1; ordered++) {
+        collector *c = open_collector();
+        order_seen seen = {0};
+        collector_on_point(c, on_ordered_point, &seen);
+        collector_order_points(c, ordered);
+        collector_drain(c);
+        collector_flush_points(c);
+        tu_expect_eq("points delivered", N, seen.n);
+        if (ordered)
+            tu_expect_eq("out-of-order deliveries with ordering", 0, seen.inversions);
+        else if (seen.inversions == 0)
+            tu_fail("ring-by-ring delivery was expected to interleave the two threads' points");
+        collector_close(c);
+    }
+}
+
 static const process_info *find_pid(const collector *c, int pid)
 {
     for (size_t i = 0; i < collector_process_count(c); i++)
@@ -342,6 +407,7 @@ int main(void)
         cmocka_unit_test(slow_reader_counts_every_overwritten_record_exactly),
         cmocka_unit_test(many_producer_threads_are_all_accounted_for),
         cmocka_unit_test(collectors_attach_and_detach_while_producers_run),
+        cmocka_unit_test(points_of_several_threads_come_out_in_time_order_when_asked),
         cmocka_unit_test(a_forked_child_records_into_its_own_segment),
         cmocka_unit_test(a_forked_child_that_records_nothing_leaves_no_segment),
         cmocka_unit_test(released_rings_are_reused_without_losing_count),
