@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DTK_WERROR=ON
 BUILD ?= build
 
-.PHONY: all deps build demo test test-fast test-asan test-tsan bench install clean
+.PHONY: all deps build demo async-flow calibrate-python test test-fast test-asan test-tsan bench install clean
 
 all: build
 
@@ -16,6 +16,13 @@ build: deps
 
 demo: build
 	@sh examples/gateway/demo.sh $(BUILD)/bin
+
+# The Python client of an asynchronous C library, and where the time of a request goes.
+async-flow: build
+	@sh examples/async-flow/run.sh --build $(BUILD)
+
+calibrate-python: build
+	@PYTHONPATH=$(BUILD)/python /usr/bin/python3 -m timekeeper.calibrate
 
 # The whole suite: the normal build, then ASan+UBSan, then TSan for the concurrency tests.
 test: build
