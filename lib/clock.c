@@ -148,7 +148,7 @@ double tk_ticks_per_second(void)
         return tk__clock_source == TK_CLOCK_MONOTONIC ? 1e9 : 1e9 / tk__g.ns_per_tick_guess;
     tks_calib f, l;
     read_ends(tk__g.hdr, &f, &l);
-    if (l.mono_ns - f.mono_ns < 50000000u) /* under 50 ms apart: the init estimate is better */
+    if (l.mono_ns - f.mono_ns < 5000000u) /* under 5 ms apart: the init estimate is better */
         return 1e9 / tk__g.ns_per_tick_guess;
     return (double)(l.ticks - f.ticks) * 1e9 / (double)(l.mono_ns - f.mono_ns);
 }
@@ -166,7 +166,7 @@ uint64_t tk_ticks_to_ns(uint64_t ticks)
     tks_calib f, l;
     read_ends(tk__g.hdr, &f, &l);
     double ns_per_tick = tk__g.ns_per_tick_guess;
-    if (l.mono_ns - f.mono_ns >= 50000000u)
+    if (l.mono_ns - f.mono_ns >= 5000000u)
         ns_per_tick = (double)(l.mono_ns - f.mono_ns) / (double)(l.ticks - f.ticks);
     /* from the latest sample: the extrapolated span is short, so the rate error stays small */
     double d = (double)(int64_t)(ticks - l.ticks) * ns_per_tick;

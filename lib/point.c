@@ -81,6 +81,28 @@ void tk__timing_write(uint32_t label, uint64_t ticks, uint64_t client, uint64_t 
     }
 }
 
+static inline void store_word(uint64_t *w, uint64_t v) { __atomic_store_n(w, v, __ATOMIC_RELAXED); }
+
+/* Bytes [off, off + width) of the context (width 4 or 8), zero past len, as a little-endian word.
+ * The whole-word case is one unaligned load. */
+static inline uint64_t ctx_bytes(const char *ctx, size_t len, size_t off, size_t width)
+{
+    uint64_t v = 0;
+    if (off + width <= len) {
+        if (width == 8) {
+            memcpy(&v, ctx + off, 8);
+        } else {
+            uint32_t w;
+            memcpy(&w, ctx + off, 4);
+            v = w;
+        }
+    } else {
+        for (size_t i = off; i < len; i++)
+            v |= (uint64_t)(unsigned char)ctx[i] << (8 * (i - off));
+    }
+    return v;
+}
+
 void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint64_t command,
                  uint64_t session, const char *ctx, size_t len)
 {
@@ -103,7 +125,7 @@ void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint64_t com
         if (!r)
             return;
     }
-    size_t clen = len > TK_CONTEXT_MAX ? TK_CONTEXT_MAX : len;
+    const size_t clen = len > TK_CONTEXT_MAX ? TK_CONTEXT_MAX : len;
     const uint32_t more = clen <= 16 ? 0 : (uint32_t)((clen - 16 + 27) / 28);
     const uint64_t h = r->head;
     const uint64_t n = r->counters[label] + 1;
@@ -115,31 +137,19 @@ void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint64_t com
     __atomic_store_n(&s->b, client, __ATOMIC_RELAXED);
     __atomic_store_n(&s->c, command, __ATOMIC_RELAXED);
 
-    /* continuation records are built locally and stored word by word (relaxed atomics) */
-    union {
-        tks_point_ext e;
-        tks_point_more m;
-        uint64_t w[4];
-    } u;
-    memset(&u, 0, sizeof u);
-    u.e.tag = TKS_TAG(TKS_REC_POINT_EXT, 1);
-    u.e.ctx_len = (uint16_t)clen;
-    u.e.nrec = (uint16_t)(1 + more);
-    u.e.session = session;
-    memcpy(u.e.ctx, ctx, clen < 16 ? clen : 16);
+    /* the continuations (tks_point_ext, tks_point_more), built as little-endian words in place */
     uint64_t *d = (uint64_t *)&r->slots[(h + 1) & r->mask];
-    for (int i = 0; i < 4; i++)
-        __atomic_store_n(&d[i], u.w[i], __ATOMIC_RELAXED);
-    size_t off = 16;
+    store_word(&d[0], TKS_TAG(TKS_REC_POINT_EXT, 1) | (uint64_t)clen << 32 | (uint64_t)(1 + more) << 48);
+    store_word(&d[1], session);
+    store_word(&d[2], ctx_bytes(ctx, clen, 0, 8));
+    store_word(&d[3], ctx_bytes(ctx, clen, 8, 8));
     for (uint32_t k = 0; k < more; k++) {
-        memset(&u, 0, sizeof u);
-        u.m.tag = TKS_TAG(TKS_REC_POINT_EXT, 2 + k);
-        size_t chunk = clen - off < 28 ? clen - off : 28;
-        memcpy(u.m.ctx, ctx + off, chunk);
-        off += chunk;
+        const size_t off = 16 + (size_t)k * 28;
         d = (uint64_t *)&r->slots[(h + 2 + k) & r->mask];
-        for (int i = 0; i < 4; i++)
-            __atomic_store_n(&d[i], u.w[i], __ATOMIC_RELAXED);
+        store_word(&d[0], TKS_TAG(TKS_REC_POINT_EXT, 2 + k) | ctx_bytes(ctx, clen, off, 4) << 32);
+        store_word(&d[1], ctx_bytes(ctx, clen, off + 4, 8));
+        store_word(&d[2], ctx_bytes(ctx, clen, off + 12, 8));
+        store_word(&d[3], ctx_bytes(ctx, clen, off + 20, 8));
     }
     const uint64_t nh = h + 2 + more;
     __atomic_store_n(&r->hdr->head, nh, __ATOMIC_RELEASE);

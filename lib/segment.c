@@ -60,11 +60,12 @@ static int env_flag(const char *name)
 static void *calibration_main(void *arg)
 {
     tks_header *h = arg;
-    /* 10 ms, 100 ms, then every second: an early rate estimate, then drift tracking */
-    static const long first_ns[] = {10000000L, 90000000L, 900000000L};
+    /* samples at 10, 30, 100, 300 ms and 1 s after start, then every second: the rate is known to
+     * a few ppm within 10 ms (in-process conversion stays within 1 µs), then drift is tracked */
+    static const long first_ns[] = {10000000L, 20000000L, 70000000L, 200000000L, 700000000L};
     unsigned step = 0;
     while (!__atomic_load_n(&calib_stop, __ATOMIC_RELAXED)) {
-        long ns = step < 3 ? first_ns[step++] : 1000000000L;
+        long ns = step < 5 ? first_ns[step++] : 1000000000L;
         struct timespec ts = {ns / 1000000000L, ns % 1000000000L};
         while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
         }

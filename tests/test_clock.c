@@ -145,7 +145,7 @@ static void calibration_is_refreshed_over_time(void **state)
     assert_non_null(f);
     tks_header h;
     uint64_t deadline = mono_ns() + 3000000000ull, count = 0;
-    do { /* samples at 10 ms, 100 ms and 1 s after start, then every second */
+    do { /* samples at 10, 30, 100, 300 ms and 1 s after start, then every second */
         rewind(f);
         assert_int_equal(fread(&h, sizeof h, 1, f), 1);
         count = h.calib_count;
