@@ -1,12 +1,6 @@
 /* test_analyze.c — tests of `timekeeper analyze`: the TIMING line parser (collector/timing.c), the spec
  * parser and the analysis engine (collector/analyze*.c) on fixtures in tests/data/analyze, and the real
  * `timekeeper analyze` binary ($TK_BIN) for outputs, errors and exit statuses. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,48 +12,9 @@
 #include <timekeeper.h>
 
 #include "analyze.h"
+#include "check.h"
 #include "timing.h"
-
-/* ---- failure reporting: every check prints what was checked, the expected and the actual value -- */
-#define assert_u64_equal(expected, actual, ...)                                                     \
-    do {                                                                                            \
-        uint64_t e_ = (expected), a_ = (actual);                                                    \
-        if (e_ != a_) {                                                                             \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": expected %" PRIu64 ", got %" PRIu64 "\n", e_, a_);                       \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
-
-#define assert_double_near(expected, actual, tolerance, ...)                                        \
-    do {                                                                                            \
-        double e_ = (expected), a_ = (actual);                                                      \
-        if (fabs(e_ - a_) > (tolerance)) {                                                          \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": expected %.6f, got %.6f\n", e_, a_);                                     \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
-
-#define assert_contains(haystack, needle, ...)                                                      \
-    do {                                                                                            \
-        const char *h_ = (haystack), *n_ = (needle);                                                \
-        if (!h_ || !strstr(h_, n_)) {                                                               \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": expected to find \"%s\" in:\n%s\n", n_, h_ ? h_ : "(null)");             \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
-
-#define assert_not_contains(haystack, needle, ...)                                                  \
-    do {                                                                                            \
-        const char *h_ = (haystack), *n_ = (needle);                                                \
-        if (h_ && strstr(h_, n_)) {                                                                 \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": did not expect \"%s\" in:\n%s\n", n_, h_);                               \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
+#include "tu_spawn.h"
 
 /* ---- fixtures ------------------------------------------------------------------------------------ */
 static char *fixture_path(const char *name)
@@ -1034,11 +989,13 @@ static void test_json_output_is_valid_even_with_odd_bytes_in_labels_and_context(
 
 /* ---- the binary ---------------------------------------------------------------------------------- */
 typedef struct run_result {
-    int status;
-    char *out, *err;
+    int status;       /* exit status, -1 when it did not exit */
+    char *out, *err;  /* its output, in run */
+    tu_run_result *run;
 } run_result;
 
-/* Runs `timekeeper analyze ARGS` through sh, with stdin from `input` (NULL: /dev/null). */
+/* Runs `timekeeper analyze ARGS` (words split at spaces) in tests/data/analyze, with stdin from
+ * `input` there (NULL: /dev/null). Kills it after 30 s. */
 static run_result run_analyze(const char *args, const char *input)
 {
     const char *bin = getenv("TK_BIN");
@@ -1046,29 +1003,29 @@ static run_result run_analyze(const char *args, const char *input)
         print_message("TK_BIN is not set: skipping (run through ctest)\n");
         skip();
     }
-    char out_path[] = "/tmp/tk-analyze-out-XXXXXX", err_path[] = "/tmp/tk-analyze-err-XXXXXX";
-    int fo = mkstemp(out_path), fe = mkstemp(err_path);
-    assert_true(fo >= 0 && fe >= 0);
-    close(fo);
-    close(fe);
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "cd \"%s/tests/data/analyze\" && \"%s/timekeeper\" analyze %s <%s >%s 2>%s",
-             getenv("TK_SOURCE_DIR") ? getenv("TK_SOURCE_DIR") : "..", bin, args,
-             input ? input : "/dev/null", out_path, err_path);
-    int st = system(cmd);
-    run_result r;
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    r.out = read_all(out_path, NULL);
-    r.err = read_all(err_path, NULL);
-    unlink(out_path);
-    unlink(err_path);
+    char exe[512], dir[1024], words[4096];
+    snprintf(exe, sizeof exe, "%s/timekeeper", bin);
+    snprintf(dir, sizeof dir, "%s/tests/data/analyze",
+             getenv("TK_SOURCE_DIR") ? getenv("TK_SOURCE_DIR") : "..");
+    snprintf(words, sizeof words, "%s", args);
+    const char *argv[32] = {"analyze"};
+    size_t n = 1;
+    for (char *w = strtok(words, " "); w && n < 31; w = strtok(NULL, " "))
+        argv[n++] = w;
+    run_result r = {.run = malloc(sizeof *r.run)};
+    assert_non_null(r.run);
+    tu_spawn(&(tu_spawn_options){.exe = exe, .args = argv, .cwd = dir,
+                                 .stdin_path = input ? input : "/dev/null", .timeout_s = 30},
+             r.run);
+    r.status = WIFEXITED(r.run->status) ? WEXITSTATUS(r.run->status) : -1;
+    r.out = r.run->out;
+    r.err = r.run->err;
     return r;
 }
 
 static void run_free(run_result *r)
 {
-    free(r->out);
-    free(r->err);
+    free(r->run);
 }
 
 static void test_cli_table_shows_the_breakdown_with_adaptive_units(void **state)

@@ -1,159 +1,37 @@
 /* test_cli.c — the real `timekeeper` command ($TK_BIN/timekeeper) on bad command lines, help, empty
  * segment directories and a full output device: bad usage exits 2 naming the option, `X --help`
  * and `help X` print the same text, and a failed write of stdout exits 1 with a message. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-
-#define assert_u64_equal(expected, actual, ...)                                                     \
-    do {                                                                                            \
-        uint64_t e_ = (expected), a_ = (actual);                                                    \
-        if (e_ != a_) {                                                                             \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": expected %" PRIu64 ", got %" PRIu64 "\n", e_, a_);                       \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
-
-#define assert_contains(haystack, needle, ...)                                                      \
-    do {                                                                                            \
-        const char *h_ = (haystack), *n_ = (needle);                                                \
-        if (!h_ || !strstr(h_, n_)) {                                                               \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": expected text containing \"%s\", got \"%s\"\n", n_, h_ ? h_ : "(null)"); \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
-
-#define assert_text_equal(expected, actual, ...)                                                    \
-    do {                                                                                            \
-        const char *e_ = (expected), *a_ = (actual);                                                \
-        if (!a_ || strcmp(e_, a_) != 0) {                                                           \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": expected \"%s\", got \"%s\"\n", e_, a_ ? a_ : "(null)");                 \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
+#include "check.h"
+#include "tu_spawn.h"
 
 /* ---- running the command ------------------------------------------------------------------------- */
-
-typedef struct run_result {
-    int status;       /* wait status */
-    char out[16384];  /* stdout */
-    char err[8192];   /* stderr */
-} run_result;
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static char empty_dir[256];
 
 /* Runs `timekeeper args...` (NULL-terminated) with TK_DIR set to an empty private directory and
  * returns its exit status (fails the test when it did not exit by itself within 30 s). When
  * stdout_path is set, stdout goes to that file instead of a pipe. */
-static int run_tk(run_result *r, const char *stdout_path, const char *const *args)
+static int run_tk(tu_run_result *r, const char *stdout_path, const char *const *args)
 {
     const char *bin = getenv("TK_BIN");
     if (!bin)
         fail_msg("TK_BIN is not set (run through ctest)");
-    char exe[512];
+    char exe[512], dirvar[300];
     snprintf(exe, sizeof exe, "%s/timekeeper", bin);
-    char *argv[32];
-    size_t a = 0;
-    argv[a++] = exe;
-    for (size_t i = 0; args[i] && a < 31; i++)
-        argv[a++] = (char *)args[i];
-    argv[a] = NULL;
-
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **envp = calloc(n + 2, sizeof *envp);
-    assert_non_null(envp);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "TK_DIR=", 7) != 0)
-            envp[k++] = environ[i];
-    char dirvar[300];
     snprintf(dirvar, sizeof dirvar, "TK_DIR=%s", empty_dir);
-    envp[k++] = dirvar;
-    envp[k] = NULL;
-
-    int out[2], err[2];
-    assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-    assert_int_equal(pipe2(err, O_CLOEXEC), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    if (stdout_path)
-        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, stdout_path, O_WRONLY, 0);
-    else
-        posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
-    memset(r, 0, sizeof *r);
-    pid_t pid;
-    int rc = posix_spawn(&pid, exe, &fa, NULL, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    free(envp);
-    close(out[1]);
-    close(err[1]);
-    if (rc != 0)
-        fail_msg("cannot run %s: %s", exe, strerror(rc));
-
-    size_t got[2] = {0, 0}, cap[2] = {sizeof r->out - 1, sizeof r->err - 1};
-    char *buf[2] = {r->out, r->err};
-    struct pollfd p[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    uint64_t deadline = mono_ns() + 30000000000ull;
-    while ((p[0].fd >= 0 || p[1].fd >= 0) && mono_ns() < deadline) {
-        if (poll(p, 2, 100) < 0 && errno != EINTR)
-            break;
-        for (int i = 0; i < 2; i++) {
-            if (p[i].fd < 0 || !p[i].revents)
-                continue;
-            char tmp[2048];
-            ssize_t m = read(p[i].fd, tmp, sizeof tmp);
-            if (m <= 0) {
-                close(p[i].fd);
-                p[i].fd = -1;
-                continue;
-            }
-            size_t take = (size_t)m < cap[i] - got[i] ? (size_t)m : cap[i] - got[i];
-            memcpy(buf[i] + got[i], tmp, take);
-            got[i] += take;
-        }
-    }
-    int timed_out = 0;
-    for (int i = 0; i < 2; i++)
-        if (p[i].fd >= 0) {
-            close(p[i].fd);
-            timed_out = 1;
-        }
-    if (timed_out)
-        kill(pid, SIGKILL);
-    waitpid(pid, &r->status, 0);
-    if (timed_out)
+    const char *const env[] = {dirvar, NULL};
+    tu_spawn(&(tu_spawn_options){.exe = exe, .args = args, .env_set = env, .stdout_path = stdout_path,
+                                 .timeout_s = 30},
+             r);
+    if (r->timed_out)
         fail_msg("%s %s did not finish within 30 s", exe, args[0] ? args[0] : "");
     if (!WIFEXITED(r->status))
         fail_msg("%s %s died (wait status 0x%x); stderr \"%s\"", exe, args[0] ? args[0] : "",
@@ -217,7 +95,7 @@ static void bad_usage_exits_2_naming_the_problem(void **state)
     const usage_case *uc = *state;
     char what[256];
     join_args(what, sizeof what, uc->args);
-    run_result r;
+    tu_run_result r;
     int code = run_tk(&r, NULL, uc->args);
     assert_u64_equal(2, (uint64_t)code, "`timekeeper %s`: exit status (stderr \"%s\")", what, r.err);
     assert_contains(r.err, uc->mentions, "`timekeeper %s`: stderr", what);
@@ -232,7 +110,7 @@ static const char *const help_commands[] = {"list", "report", "check", "calibrat
 static void command_help_and_help_command_print_the_same_usage(void **state)
 {
     const char *cmd = *state;
-    run_result a, b, c;
+    tu_run_result a, b, c;
     const char *const dash[] = {cmd, "--help", NULL};
     const char *const help[] = {"help", cmd, NULL};
     const char *const dash_h[] = {cmd, "-h", NULL};
@@ -253,7 +131,7 @@ static void command_help_and_help_command_print_the_same_usage(void **state)
 static void top_level_help_lists_every_command(void **state)
 {
     (void)state;
-    run_result r;
+    tu_run_result r;
     const char *const args[] = {"--help", NULL};
     assert_u64_equal(0, (uint64_t)run_tk(&r, NULL, args), "`timekeeper --help`: exit status");
     assert_contains(r.out, "usage: timekeeper", "`timekeeper --help`");
@@ -266,7 +144,7 @@ static void top_level_help_lists_every_command(void **state)
 static void report_once_json_on_an_empty_dir_prints_nothing_and_exits_0(void **state)
 {
     (void)state;
-    run_result r;
+    tu_run_result r;
     const char *const args[] = {"report", "--once", "--json", "--dir", empty_dir, NULL};
     assert_u64_equal(0, (uint64_t)run_tk(&r, NULL, args), "exit status (stderr \"%s\")", r.err);
     assert_u64_equal(0, count_lines(r.out), "stdout lines (\"%s\")", r.out);
@@ -275,7 +153,7 @@ static void report_once_json_on_an_empty_dir_prints_nothing_and_exits_0(void **s
 static void check_on_an_empty_dir_is_unhealthy_unless_allow_none(void **state)
 {
     (void)state;
-    run_result r;
+    tu_run_result r;
     const char *const strict[] = {"check", "--dir", empty_dir, NULL};
     assert_u64_equal(1, (uint64_t)run_tk(&r, NULL, strict), "`check --dir EMPTY`: exit status");
     assert_contains(r.err, "no live instrumented process", "`check --dir EMPTY`: stderr");
@@ -290,7 +168,7 @@ static void check_on_an_empty_dir_is_unhealthy_unless_allow_none(void **state)
 static void list_on_an_empty_dir_says_so(void **state)
 {
     (void)state;
-    run_result r;
+    tu_run_result r;
     const char *const args[] = {"list", "--dir", empty_dir, NULL};
     assert_u64_equal(0, (uint64_t)run_tk(&r, NULL, args), "exit status (stderr \"%s\")", r.err);
     assert_text_equal("no instrumented processes\n", r.out, "stdout");
@@ -302,7 +180,7 @@ static void list_on_an_empty_dir_says_so(void **state)
 static void list_on_a_missing_dir_does_not_fail(void **state)
 {
     (void)state;
-    run_result r;
+    tu_run_result r;
     const char *const args[] = {"list", "--dir", "/nonexistent/tk-test-cli", NULL};
     assert_u64_equal(0, (uint64_t)run_tk(&r, NULL, args), "exit status (stderr \"%s\")", r.err);
 }
@@ -334,7 +212,7 @@ static void output_to_a_full_device_exits_1_with_a_message(void **state)
         args[k] = NULL;
         char what[256];
         join_args(what, sizeof what, args);
-        run_result r;
+        tu_run_result r;
         int code = run_tk(&r, "/dev/full", args);
         assert_u64_equal(1, (uint64_t)code, "`timekeeper %s > /dev/full`: exit status (stderr \"%s\")",
                          what, r.err);

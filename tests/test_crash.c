@@ -96,6 +96,17 @@ static void kill_and_reap(pid_t pid)
     assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 }
 
+/* A collector on dir that hands every point to on_point(seen), after its first scan. */
+static collector *open_collector(points_seen *seen)
+{
+    collector_options o = {.dir = dir, .quiet = 1};
+    collector *c;
+    assert_int_equal(collector_open(&o, &c), 0);
+    collector_on_point(c, on_point, seen);
+    collector_scan(c);
+    return c;
+}
+
 static void killed_producer_is_drained_to_its_last_record(void **state)
 {
     (void)state;
@@ -103,12 +114,8 @@ static void killed_producer_is_drained_to_its_last_record(void **state)
     kill_and_reap(pid);
     tu_expect_eq("segments before draining", 1, tu_count_files(dir));
 
-    collector_options o = {.dir = dir, .quiet = 1};
-    collector *c;
-    assert_int_equal(collector_open(&o, &c), 0);
     points_seen seen = {0};
-    collector_on_point(c, on_point, &seen);
-    collector_scan(c);
+    collector *c = open_collector(&seen);
     collector_drain(c);
     tu_expect_eq("points read", 20000, seen.n);
     tu_expect_eq("points with a wrong payload", 0, seen.bad_payload);
@@ -130,12 +137,8 @@ static void producer_killed_mid_stream_loses_no_complete_record(void **state)
         tu_sleep_ms(5 + round * 7);
         kill_and_reap(pid);
 
-        collector_options o = {.dir = dir, .quiet = 1};
-        collector *c;
-        assert_int_equal(collector_open(&o, &c), 0);
         points_seen seen = {0};
-        collector_on_point(c, on_point, &seen);
-        collector_scan(c);
+        collector *c = open_collector(&seen);
         collector_drain(c);
         if (seen.n == 0)
             tu_fail("round %d: no point read", round);
@@ -158,12 +161,8 @@ static void a_collector_that_attached_before_the_crash_drains_the_rest(void **st
 {
     (void)state;
     pid_t pid = start_child(0, 1u << 16, 'x');
-    collector_options o = {.dir = dir, .quiet = 1};
-    collector *c;
-    assert_int_equal(collector_open(&o, &c), 0);
     points_seen seen = {0};
-    collector_on_point(c, on_point, &seen);
-    collector_scan(c);
+    collector *c = open_collector(&seen);
     for (int i = 0; i < 5; i++) {
         collector_drain(c);
         tu_sleep_ms(1);

@@ -2,150 +2,43 @@
  * default with exactly one line on stderr naming the variable, and the program exits 0. Runs the
  * helper program env_child ($TK_BIN/tk_env_child) with a chosen environment, captures its output
  * and checks the segment header it left behind. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "collector.h"
 #include "internal.h" /* TK_DEFAULT_RING_SIZE, TK_DEFAULT_MAX_THREADS: the defaults in force */
 #include "segment_format.h"
-
-extern char **environ;
-
-#define assert_u64_equal(expected, actual, ...)                                                     \
-    do {                                                                                            \
-        uint64_t e_ = (expected), a_ = (actual);                                                    \
-        if (e_ != a_) {                                                                             \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": expected %" PRIu64 ", got %" PRIu64 "\n", e_, a_);                       \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
-
-#define assert_contains(haystack, needle, ...)                                                      \
-    do {                                                                                            \
-        const char *h_ = (haystack), *n_ = (needle);                                                \
-        if (!h_ || !strstr(h_, n_)) {                                                               \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": expected text containing \"%s\", got \"%s\"\n", n_, h_ ? h_ : "(null)"); \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
-
-#define assert_text_equal(expected, actual, ...)                                                    \
-    do {                                                                                            \
-        const char *e_ = (expected), *a_ = (actual);                                                \
-        if (!a_ || strcmp(e_, a_) != 0) {                                                           \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": expected \"%s\", got \"%s\"\n", e_, a_ ? a_ : "(null)");                 \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
+#include "testutil.h"
+#include "tu_spawn.h"
 
 /* ---- running the helper ------------------------------------------------------------------------ */
 
-typedef struct run_result {
-    int status;       /* wait status */
-    pid_t pid;
-    char out[4096];   /* stdout */
-    char err[4096];   /* stderr */
-} run_result;
-
 /* Runs $TK_BIN/tk_env_child with the caller's environment minus every TK_* variable, plus
- * TK_DIR=dir (unless vars sets TK_DIR), plus vars (NULL-terminated "NAME=value"). Waits at most
- * 20 s. */
-static void run_child(const char *dir, const char *const *vars, run_result *r)
+ * TK_DIR=dir (unless vars sets TK_DIR), plus vars (NULL-terminated "NAME=value", at most 6). Waits
+ * at most 20 s. */
+static void run_child(const char *dir, const char *const *vars, tu_run_result *r)
 {
     const char *bin = getenv("TK_BIN");
     if (!bin)
         fail_msg("TK_BIN is not set (run through ctest)");
-    char exe[512];
+    char exe[512], dirvar[300];
     snprintf(exe, sizeof exe, "%s/tk_env_child", bin);
-
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **envp = calloc(n + 16, sizeof *envp);
-    assert_non_null(envp);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "TK_", 3) != 0)
-            envp[k++] = environ[i];
-    int sets_dir = 0;
-    for (size_t i = 0; vars[i]; i++) {
-        envp[k++] = (char *)vars[i];
-        sets_dir |= strncmp(vars[i], "TK_DIR=", 7) == 0;
-    }
-    char dirvar[300];
     snprintf(dirvar, sizeof dirvar, "TK_DIR=%s", dir);
-    if (!sets_dir)
-        envp[k++] = dirvar;
-    envp[k] = NULL;
-
-    int out[2], err[2];
-    assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-    assert_int_equal(pipe2(err, O_CLOEXEC), 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
-    char *argv[] = {exe, NULL};
-    memset(r, 0, sizeof *r);
-    int rc = posix_spawn(&r->pid, exe, &fa, NULL, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    free(envp);
-    close(out[1]);
-    close(err[1]);
-    if (rc != 0)
-        fail_msg("cannot run %s: %s", exe, strerror(rc));
-
-    size_t got[2] = {0, 0};
-    char *buf[2] = {r->out, r->err};
-    struct pollfd p[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    uint64_t deadline = collector_now_ns() + 20000000000ull;
-    while ((p[0].fd >= 0 || p[1].fd >= 0) && collector_now_ns() < deadline) {
-        if (poll(p, 2, 100) < 0 && errno != EINTR)
-            break;
-        for (int i = 0; i < 2; i++) {
-            if (p[i].fd < 0 || !p[i].revents)
-                continue;
-            char tmp[1024];
-            ssize_t m = read(p[i].fd, tmp, sizeof tmp);
-            if (m <= 0) {
-                close(p[i].fd);
-                p[i].fd = -1;
-                continue;
-            }
-            size_t room = sizeof r->out - 1 - got[i];
-            size_t take = (size_t)m < room ? (size_t)m : room;
-            memcpy(buf[i] + got[i], tmp, take);
-            got[i] += take;
-        }
-    }
-    for (int i = 0; i < 2; i++)
-        if (p[i].fd >= 0) {
-            close(p[i].fd);
-            kill(r->pid, SIGKILL);
-        }
-    waitpid(r->pid, &r->status, 0);
+    const char *env[8] = {dirvar}; /* vars after it: a TK_DIR among them wins */
+    for (size_t i = 0; vars[i] && i < 6; i++)
+        env[i + 1] = vars[i];
+    tu_spawn(&(tu_spawn_options){.exe = exe, .env_drop_prefix = "TK_", .env_set = env, .timeout_s = 20},
+             r);
 }
 
 static size_t count_lines(const char *s)
@@ -157,7 +50,7 @@ static size_t count_lines(const char *s)
 }
 
 /* The value of "key=" in the child's stdout ("" when missing). */
-static const char *out_value(const run_result *r, const char *key, char *val, size_t len)
+static const char *out_value(const tu_run_result *r, const char *key, char *val, size_t len)
 {
     val[0] = '\0';
     size_t kl = strlen(key);
@@ -257,9 +150,7 @@ static int setup(void **state)
     if (!f)
         return -1;
     f->ec = *state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/tk-test-env-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(f->dir)) {
+    if (!tu_mkdtemp(f->dir, sizeof f->dir)) {
         free(f);
         return -1;
     }
@@ -270,19 +161,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    DIR *d = opendir(f->dir);
-    if (d) {
-        struct dirent *e;
-        char p[600];
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(f->dir);
+    tu_rmdir(f->dir);
     free(f);
     return 0;
 }
@@ -293,7 +172,7 @@ static int auto_clock(const char *dir)
     static int clock = -1;
     if (clock < 0) {
         static const char *const vars[] = {"TK_DISABLE=1", NULL};
-        run_result r;
+        tu_run_result r;
         run_child(dir, vars, &r);
         char v[32];
         clock = atoi(out_value(&r, "clock", v, sizeof v));
@@ -311,7 +190,7 @@ static void env_value_is_used_or_falls_back_with_one_line(void **state)
     for (size_t i = 0; ec->vars[i]; i++)
         snprintf(what + strlen(what), sizeof what - strlen(what), "%s%s", i ? " " : "", ec->vars[i]);
 
-    run_result r;
+    tu_run_result r;
     run_child(f->dir, ec->vars, &r);
     if (!WIFEXITED(r.status))
         fail_msg("%s: the program died (wait status 0x%x); stderr \"%s\"", what, r.status, r.err);

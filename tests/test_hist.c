@@ -18,16 +18,8 @@ extern void *(*hist__calloc)(size_t nmemb, size_t size);
 __extension__ typedef unsigned __int128 u128;
 
 /* ---- failure reporting: every check prints expected and actual, plus what was being checked ---- */
+#include "check.h"
 
-#define assert_u64_equal(expected, actual, ...)                                                     \
-    do {                                                                                            \
-        uint64_t e_ = (expected), a_ = (actual);                                                    \
-        if (e_ != a_) {                                                                             \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": expected %" PRIu64 ", got %" PRIu64 "\n", e_, a_);                       \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
 
 /* Fails unless actual is within 1/2048 of expected, the precision hist.h promises. */
 #define assert_within_precision(expected, actual, ...)                                              \

@@ -2,16 +2,10 @@
  * forked producer) attach and count exactly; corrupt, truncated, hostile, mutated, foreign-owned
  * and shrunk-under-the-mapping ones are reported or ignored, never a crash or an out-of-bounds read
  * (run it under ASan+UBSan: build with -DTK_SANITIZE=address,undefined). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,51 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "collector.h"
 #include "segment_image.h"
+#include "testutil.h"
 #include <timekeeper.h>
-
-/* ---- failure reporting: every check prints both values and what was checked -------------------- */
-
-#define assert_u64_equal(expected, actual, ...)                                                     \
-    do {                                                                                            \
-        uint64_t e_ = (expected), a_ = (actual);                                                    \
-        if (e_ != a_) {                                                                             \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": expected %" PRIu64 ", got %" PRIu64 "\n", e_, a_);                       \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
-
-#define assert_u64_at_most(limit, actual, ...)                                                      \
-    do {                                                                                            \
-        uint64_t l_ = (limit), a_ = (actual);                                                       \
-        if (a_ > l_) {                                                                              \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": expected at most %" PRIu64 ", got %" PRIu64 "\n", l_, a_);               \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
-
-#define assert_contains(haystack, needle, ...)                                                      \
-    do {                                                                                            \
-        const char *h_ = (haystack), *n_ = (needle);                                                \
-        if (!h_ || !strstr(h_, n_)) {                                                               \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": expected text containing \"%s\", got \"%s\"\n", n_, h_ ? h_ : "(null)"); \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
-
-#define assert_text_equal(expected, actual, ...)                                                    \
-    do {                                                                                            \
-        const char *e_ = (expected), *a_ = (actual);                                                \
-        if (!a_ || strcmp(e_, a_) != 0) {                                                           \
-            print_error(__VA_ARGS__);                                                               \
-            print_error(": expected \"%s\", got \"%s\"\n", e_, a_ ? a_ : "(null)");                 \
-            fail();                                                                                 \
-        }                                                                                           \
-    } while (0)
 
 /* ---- fixtures: a private directory per test ------------------------------------------------------ */
 
@@ -81,9 +35,7 @@ static int dir_setup(void **state)
     if (!f)
         return -1;
     f->param = *state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof f->dir, "%s/tk-test-segment-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(f->dir)) {
+    if (!tu_mkdtemp(f->dir, sizeof f->dir)) {
         free(f);
         return -1;
     }
@@ -96,19 +48,7 @@ static int dir_setup(void **state)
 static int dir_teardown(void **state)
 {
     fixture *f = *state;
-    DIR *d = opendir(f->dir);
-    if (d) {
-        struct dirent *e;
-        char p[600];
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(f->dir);
+    tu_rmdir(f->dir);
     free(f);
     return 0;
 }

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "check.h"
 #include "collector.h"
 
 /* Fails the test with a message built like printf. */
@@ -25,12 +26,9 @@
         fail();                     \
     } while (0)
 
-#define tu_expect_eq(what, expected, actual)                                                 \
-    do {                                                                                     \
-        unsigned long long e_ = (unsigned long long)(expected), a_ = (unsigned long long)(actual); \
-        if (e_ != a_)                                                                        \
-            tu_fail("%s: expected %llu, got %llu", (what), e_, a_);                          \
-    } while (0)
+/* assert_u64_equal of check.h, with a plain string saying what was checked. */
+#define tu_expect_eq(what, expected, actual) \
+    assert_u64_equal((uint64_t)(expected), (uint64_t)(actual), "%s", (what))
 
 /* A private directory under /dev/shm (or /tmp); the path is written to buf. */
 static inline char *tu_mkdtemp(char *buf, size_t len)
