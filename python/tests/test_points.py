@@ -281,6 +281,18 @@ def test_disabled_recording_makes_points_silent_no_ops(tk_dir):
     assert os.listdir(tk_dir) == []
 
 
+def test_timing_lines_are_written_even_when_recording_is_disabled(tk_dir):
+    p = run_python("""
+        import timekeeper as tk
+        tk.point("PY_TEXT_ONLY", 1, 2, 3, k=1)
+    """, tk_dir, env={"TK_DISABLE": "1", "TK_TIMING": "1"})
+    lines = [l for l in p.stderr.splitlines() if l.startswith("TIMING,")]
+    assert len(lines) == 1, p.stderr
+    f = lines[0].split(",")
+    assert f[1] == "PY_TEXT_ONLY" and f[3:6] == ["1", "2", "3"] and f[6] == "k=1", lines[0]
+    assert os.listdir(tk_dir) == []
+
+
 def test_init_sets_the_directory_before_first_use(tk_dir, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
