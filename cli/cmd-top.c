@@ -20,7 +20,8 @@
 #include "tui-plot.h"
 #include "tui-screen.h"
 
-#define DRAIN_NS 50000000ull   /* rings are drained 20 times a second whatever the interval */
+#define DRAIN_NS 10000000ull   /* rings are drained 100 times a second whatever the interval:
+                                * a 65536-record ring holds 13 ms of a thread at 5 M records/s */
 #define SCAN_NS 1000000000ull  /* new processes are looked for once a second */
 #define FIRST_FRAME_NS 250000000ull
 #define EXITED_KEEP_NS 60000000000ull
