@@ -32,6 +32,8 @@ typedef struct name_slot {
 
 typedef struct ring_view {
     uint64_t tail;      /* next record index to read */
+    uint64_t snap_head; /* head at the last consistent counter snapshot, UINT64_MAX: none */
+    uint32_t snap_names; /* names known at that snapshot */
     name_slot *names;   /* max_names entries, allocated at first use */
 } ring_view;
 
@@ -695,6 +697,7 @@ static uint64_t ring_drain(collector *c, proc *p, uint32_t ri)
         rv->names = calloc(p->max_names, sizeof *rv->names);
         if (!rv->names)
             return 0;
+        rv->snap_head = UINT64_MAX;
     }
     name_slot *ns = rv->names;
     uint64_t head = __atomic_load_n(&rh->head, __ATOMIC_ACQUIRE);
@@ -755,12 +758,18 @@ static uint64_t ring_drain(collector *c, proc *p, uint32_t ri)
         rv->tail = start + done;
     }
     /* When everything published was read and the writer did not move meanwhile, the counters are
-     * a consistent snapshot: records counted there but never delivered were lost. */
+     * a consistent snapshot: records counted there but never delivered were lost. A snapshot at
+     * the same head as the last one can't tell anything new (a counter that was still being
+     * stored then belongs to a record whose sequence number was read). */
     uint32_t nn = p->names_known;
+    if (rv->tail == rv->snap_head && nn == rv->snap_names)
+        return read;
     for (uint32_t id = 0; id < nn; id++)
         c->counter_buf[id] = __atomic_load_n(&counters[id], __ATOMIC_RELAXED);
     TKS_FENCE_ACQUIRE();
     if (__atomic_load_n(&rh->head, __ATOMIC_RELAXED) == rv->tail) {
+        rv->snap_head = rv->tail;
+        rv->snap_names = nn;
         for (uint32_t id = 0; id < nn; id++) {
             if (c->counter_buf[id] > ns[id].known) {
                 lost_add(p, id, (int64_t)(c->counter_buf[id] - ns[id].known));
