@@ -329,8 +329,8 @@ static uint64_t to_mono(const proc *p, uint64_t t)
             rate = (long double)(b->mono_ns - a->mono_ns) / (long double)(b->ticks - a->ticks);
     }
     long double d = ((long double)t - (long double)a->ticks) * rate;
-    long double v = (long double)a->mono_ns + d;
-    return v <= 0 ? 0 : v >= 0x1p64L ? UINT64_MAX : (uint64_t)(v + 0.5L);
+    long double v = (long double)a->mono_ns + d + 0.5L; /* rounded; absurd values saturate */
+    return v <= 0 ? 0 : v >= 0x1p64L ? UINT64_MAX : (uint64_t)v;
 }
 
 /* ---- attach ----------------------------------------------------------------------------------- */
