@@ -10,3 +10,6 @@ if(NOT TK_SANITIZE) # an installed sanitizer build can't be linked into a plain 
 endif()
 add_test(NAME demo COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_demo.sh ${CMAKE_BINARY_DIR}/bin ${PROJECT_SOURCE_DIR})
 set_tests_properties(demo PROPERTIES LABELS integration TIMEOUT 120)
+add_test(NAME commands COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_commands.sh ${CMAKE_BINARY_DIR}/bin)
+set_tests_properties(commands PROPERTIES LABELS integration TIMEOUT 120)
+tk_add_test(test_api SOURCES test_api.c LABELS unit)
