@@ -11,10 +11,7 @@ static char dir[256];
 static int group_setup(void **state)
 {
     (void)state;
-    if (!tu_mkdtemp(dir, sizeof dir))
-        return -1;
-    tk_options o = {.dir = dir, .ring_size = 1u << 14, .max_threads = 8};
-    return tk_init(&o);
+    return tu_library_setup(dir, sizeof dir, 1u << 14, 8);
 }
 
 static int group_teardown(void **state)

@@ -20,10 +20,7 @@ static uint64_t mono_ns(void)
 static int group_setup(void **state)
 {
     (void)state;
-    if (!tu_mkdtemp(dir, sizeof dir))
-        return -1;
-    tk_options o = {.dir = dir, .ring_size = 1u << 14, .max_threads = 4};
-    return tk_init(&o);
+    return tu_library_setup(dir, sizeof dir, 1u << 14, 4);
 }
 
 static int group_teardown(void **state)

@@ -17,10 +17,7 @@ static char dir[256];
 static int group_setup(void **state)
 {
     (void)state;
-    if (!tu_mkdtemp(dir, sizeof dir))
-        return -1;
-    tk_options o = {.dir = dir, .ring_size = RING, .max_threads = MAX_THREADS};
-    return tk_init(&o);
+    return tu_library_setup(dir, sizeof dir, RING, MAX_THREADS);
 }
 
 static int group_teardown(void **state)

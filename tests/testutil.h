@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "collector.h"
+#include <timekeeper.h>
 
 /* Fails the test with a message built like printf. */
 #define tu_fail(...)                \
@@ -56,6 +57,16 @@ static inline void tu_rmdir(const char *dir)
     }
     closedir(d);
     rmdir(dir);
+}
+
+/* For a test program that records itself: a private directory, and the library initialised to
+ * keep its segment there (once per process). Returns 0 or -1. */
+static inline int tu_library_setup(char *dir, size_t len, uint32_t ring_size, uint32_t max_threads)
+{
+    if (!tu_mkdtemp(dir, len))
+        return -1;
+    tk_options o = {.dir = dir, .ring_size = ring_size, .max_threads = max_threads};
+    return tk_init(&o) == 0 ? 0 : -1;
 }
 
 static inline size_t tu_count_files(const char *dir)
