@@ -135,6 +135,15 @@ int cli_parse_double(const char *s, double min, double max, double *out)
     return 0;
 }
 
+int cli_option_pid(const cli_command *cmd, const char *arg, int *pid)
+{
+    uint64_t v;
+    if (cli_parse_u64(arg, 1, INT32_MAX, &v))
+        return cli_usage_error(cmd, "--pid wants a process id, not '%s'", arg);
+    *pid = (int)v;
+    return 0;
+}
+
 int cli_finish(const char *name, int status)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -45,6 +45,9 @@ int cli_error(const char *name, const char *fmt, ...) __attribute__((format(prin
 /* Strict number parsers: the whole string must be a number in [min, max]. Return 0 or -1. */
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int cli_parse_double(const char *s, double min, double max, double *out);
+/* Parses the value of --pid into *pid; on a bad value reports it (cli_usage_error) and returns
+ * CLI_USAGE, else 0. */
+int cli_option_pid(const cli_command *cmd, const char *arg, int *pid);
 /* Flushes and closes stdout, reporting a write error (e.g. a full disk). Returns status, or
  * CLI_FAIL when stdout failed. */
 int cli_finish(const char *name, int status);

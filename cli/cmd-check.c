@@ -36,17 +36,13 @@ const cli_command cmd_check_def = {
 static int on_option(void *ctx, int key, const char *arg)
 {
     check_opts *o = ctx;
-    uint64_t v;
     switch (key) {
     case 's':
         if (cli_parse_double(arg, 0.001, 86400.0 * 365, &o->max_silence))
             return cli_usage_error(&cmd_check_def, "--max-silence wants seconds > 0, not '%s'", arg);
         return 0;
     case 'p':
-        if (cli_parse_u64(arg, 1, INT32_MAX, &v))
-            return cli_usage_error(&cmd_check_def, "--pid wants a process id, not '%s'", arg);
-        o->pid = (int)v;
-        return 0;
+        return cli_option_pid(&cmd_check_def, arg, &o->pid);
     case 'j': o->json = 1; return 0;
     case OPT_DIR: o->dir = arg; return 0;
     case OPT_ALLOW_NONE: o->allow_none = 1; return 0;

@@ -32,14 +32,10 @@ const cli_command cmd_list_def = {
 static int on_option(void *ctx, int key, const char *arg)
 {
     list_opts *o = ctx;
-    uint64_t v;
     switch (key) {
     case 'j': o->json = 1; return 0;
     case 'p':
-        if (cli_parse_u64(arg, 1, INT32_MAX, &v))
-            return cli_usage_error(&cmd_list_def, "--pid wants a process id, not '%s'", arg);
-        o->pid = (int)v;
-        return 0;
+        return cli_option_pid(&cmd_list_def, arg, &o->pid);
     case OPT_DIR: o->dir = arg; return 0;
     }
     return CLI_USAGE;

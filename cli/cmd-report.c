@@ -49,7 +49,6 @@ const cli_command cmd_report_def = {
 static int on_option(void *ctx, int key, const char *arg)
 {
     report_opts *o = ctx;
-    uint64_t v;
     switch (key) {
     case 'i':
         if (cli_parse_double(arg, 0.05, 3600, &o->interval))
@@ -60,10 +59,7 @@ static int on_option(void *ctx, int key, const char *arg)
             return cli_usage_error(&cmd_report_def, "--count wants a positive number, not '%s'", arg);
         return 0;
     case 'p':
-        if (cli_parse_u64(arg, 1, INT32_MAX, &v))
-            return cli_usage_error(&cmd_report_def, "--pid wants a process id, not '%s'", arg);
-        o->pid = (int)v;
-        return 0;
+        return cli_option_pid(&cmd_report_def, arg, &o->pid);
     case '1': o->once = 1; return 0;
     case 't': o->timer = arg; return 0;
     case 'j': o->json = 1; return 0;

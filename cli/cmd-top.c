@@ -66,17 +66,13 @@ const cli_command cmd_top_def = {
 static int on_option(void *ctx, int key, const char *arg)
 {
     top_opts *o = ctx;
-    uint64_t v;
     switch (key) {
     case 'i':
         if (cli_parse_double(arg, 0.05, 3600, &o->interval))
             return cli_usage_error(&cmd_top_def, "--interval wants seconds in [0.05, 3600], not '%s'", arg);
         return 0;
     case 'p':
-        if (cli_parse_u64(arg, 1, INT32_MAX, &v))
-            return cli_usage_error(&cmd_top_def, "--pid wants a process id, not '%s'", arg);
-        o->pid = (int)v;
-        return 0;
+        return cli_option_pid(&cmd_top_def, arg, &o->pid);
     case 't':
         o->timer = arg;
         return 0;
