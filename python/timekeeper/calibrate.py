@@ -11,8 +11,9 @@ included (its share is the "empty loop" row); "x noop" divides by the noop() row
     python3 -m timekeeper.calibrate --quick    # about a second, noisier
     python3 -m timekeeper.calibrate --json
 
-The run records into this process's segment like any other program (a few million points); set
-TK_DIR to keep it out of /dev/shm, or TK_DISABLE=1 to measure the disabled path.
+The run records a few million points. Unless TK_DIR is set, they go to a private temporary
+directory that is removed at the end, as `timekeeper calibrate` does; TK_DISABLE=1 measures the
+disabled path.
 """
 import argparse
 import gc
@@ -21,7 +22,9 @@ import json
 import os
 import platform
 import select
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import timeit
@@ -206,7 +209,23 @@ def main(argv=None):
     if rounds < 1:
         ap.error("--rounds must be at least 1")
     round_seconds = 0.001 if args.quick else 0.002
+    private_dir = None
+    if not os.environ.get("TK_DIR"):
+        private_dir = tempfile.mkdtemp(prefix="timekeeper-calibrate-",
+                                       dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+        try:
+            tk.init(dir=private_dir)
+        except (RuntimeError, ValueError):  # already initialised by the caller: leave it be
+            shutil.rmtree(private_dir, ignore_errors=True)
+            private_dir = None
+    try:
+        return _run(args, rounds, round_seconds)
+    finally:
+        if private_dir:
+            shutil.rmtree(private_dir, ignore_errors=True)
 
+
+def _run(args, rounds, round_seconds):
     results = measure(rounds, round_seconds, out=None if args.json or not sys.stderr.isatty()
                       else sys.stderr)
     noop = results["noop"][1]
