@@ -75,10 +75,11 @@ run_script() {
     [ "$rc" -eq 0 ] || failed="$failed $name"
 }
 here=$(cd "$(dirname "$0")" && pwd)
+# its generated log goes to $out, removed at the end
 if [ -n "$quick" ]; then
-    run_script bench_analyze "$here/bench_analyze.sh" --quick "$bin/timekeeper"
+    TMPDIR=$out run_script bench_analyze "$here/bench_analyze.sh" --quick "$bin/timekeeper"
 else
-    run_script bench_analyze "$here/bench_analyze.sh" "$bin/timekeeper" 256
+    TMPDIR=$out run_script bench_analyze "$here/bench_analyze.sh" "$bin/timekeeper" 256
 fi
 if command -v tmux >/dev/null 2>&1 && [ -x "$bin/top_producer" ]; then
     run_script bench_top "$here/bench_top.sh" "$bin" $quick
