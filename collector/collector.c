@@ -18,6 +18,7 @@
 #include <x86intrin.h>
 #endif
 
+#include "format/convert.h"
 #include "segment.h"
 
 #define CHUNK_RECORDS 4096u /* records copied out of a ring at a time (128 KiB) */
@@ -298,39 +299,16 @@ static void calib_refresh(collector *c, proc *p)
     qsort(tmp, n, sizeof tmp[0], calib_cmp);
     memcpy(p->calib, tmp, n * sizeof tmp[0]);
     p->ncalib = n;
-    const tks_calib *f = &tmp[0], *l = &tmp[n - 1];
-    double rate = 0;
-    if (l->ticks > f->ticks && l->mono_ns > f->mono_ns + 1000000u)
-        rate = (double)(l->mono_ns - f->mono_ns) / (double)(l->ticks - f->ticks);
-    if (!(rate > 0.001 && rate < 1000.0))
+    double rate = tks_calib_rate(tmp, n);
+    if (rate == 0)
         rate = own_ns_per_tick(c, (int)p->info.clock_source);
     p->ns_per_tick = rate;
 }
 
-/* Ticks to CLOCK_MONOTONIC ns: interpolated between the two samples around t, extrapolated with
- * the long-run rate outside them. */
+/* Ticks to CLOCK_MONOTONIC ns (format/convert.h). */
 static uint64_t to_mono(const proc *p, uint64_t t)
 {
-    if (p->ncalib == 0)
-        return 0;
-    size_t lo = 0, hi = p->ncalib; /* last sample with ticks <= t */
-    while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (p->calib[mid].ticks <= t)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    const tks_calib *a = &p->calib[lo];
-    long double rate = p->ns_per_tick;
-    if (lo + 1 < p->ncalib && t >= a->ticks) {
-        const tks_calib *b = &p->calib[lo + 1];
-        if (b->ticks > a->ticks && b->mono_ns > a->mono_ns)
-            rate = (long double)(b->mono_ns - a->mono_ns) / (long double)(b->ticks - a->ticks);
-    }
-    long double d = ((long double)t - (long double)a->ticks) * rate;
-    long double v = (long double)a->mono_ns + d + 0.5L; /* rounded; absurd values saturate */
-    return v <= 0 ? 0 : v >= 0x1p64L ? UINT64_MAX : (uint64_t)v;
+    return tks_ticks_to_mono(p->calib, p->ncalib, p->ns_per_tick, t);
 }
 
 /* ---- attach ----------------------------------------------------------------------------------- */
@@ -612,24 +590,17 @@ static inline int seq_deliver(proc *p, name_slot *ns, uint32_t id, uint32_t seq)
     return 1;
 }
 
-/* A tick difference in ns; absurd values (corrupt calibration or records) saturate. */
-static inline uint64_t ticks_to_ns(uint64_t d, double ns_per_tick)
-{
-    double v = (double)d * ns_per_tick + 0.5;
-    return v < 1.8e19 ? (uint64_t)v : UINT64_MAX;
-}
-
 static void deliver_span(collector *c, proc *p, const tks_record *r, name_slot *ns, uint32_t id)
 {
     timer_stats *t = p->by_id[id];
     if (!seq_deliver(p, &ns[id], id, r->seq) || !t)
         return;
     const double k = p->ns_per_tick;
-    uint64_t proc_ns = r->b >= r->a ? ticks_to_ns(r->b - r->a, k) : 0;
+    uint64_t proc_ns = r->b >= r->a ? tks_ticks_to_ns(r->b - r->a, k) : 0;
     proc_ns = proc_ns > c->opt.overhead_ns ? proc_ns - c->opt.overhead_ns : 0;
     hist_record(t->interval[KIND_PROCESSING], proc_ns);
     if (r->c) {
-        uint64_t lat = r->a >= r->c ? ticks_to_ns(r->a - r->c, k) : 0;
+        uint64_t lat = r->a >= r->c ? tks_ticks_to_ns(r->a - r->c, k) : 0;
         hist_record(t->interval[KIND_LATENCY], lat);
     }
     if (r->b > p->last_ticks[id])

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "collector.h"
-#include "segment_format.h"
+#include "format/segment.h"
 
 /* Installs (again, if another handler replaced it) a SIGBUS handler that jumps back to the innermost guard of the calling thread:
  * a segment file truncated under a live mapping makes reads fault instead of returning data. */

@@ -5,13 +5,13 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "segment_format.h"
+#include "format/segment.h"
 #include <timekeeper.h>
 
 #define TK_HIDDEN __attribute__((visibility("hidden")))
-#define TK_DEFAULT_RING_SIZE 65536u
-#define TK_DEFAULT_MAX_THREADS 128u
-#define TK_MAX_NAMES 4096u
+#define TK_DEFAULT_RING_SIZE TKS_DEFAULT_RING_CAPACITY
+#define TK_DEFAULT_MAX_THREADS TKS_DEFAULT_MAX_RINGS
+#define TK_MAX_NAMES TKS_DEFAULT_MAX_NAMES
 
 struct tk_timer {
     uint32_t id;

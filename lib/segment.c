@@ -170,6 +170,8 @@ static int segment_create(int clock_source)
     tks_header *h = mem;
     memcpy(h->magic, TKS_MAGIC, 8);
     h->version = TKS_VERSION;
+    h->minor_version = TKS_MINOR_VERSION;
+    h->features = TKS_FEATURES_KNOWN;
     h->header_size = TKS_HEADER_SIZE;
     h->segment_size = size;
     h->pid = (uint32_t)getpid();

@@ -15,7 +15,7 @@ add_dependencies(test_cli timekeeper)
 
 # The fuzz target without libFuzzer: replays the corpus (and writes the seeds: --write-seeds DIR).
 add_executable(fuzz_segment_replay fuzz/fuzz_segment.c)
-target_include_directories(fuzz_segment_replay PRIVATE ${PROJECT_SOURCE_DIR}/lib
+target_include_directories(fuzz_segment_replay PRIVATE ${PROJECT_SOURCE_DIR}
                            ${PROJECT_SOURCE_DIR}/tests)
 target_link_libraries(fuzz_segment_replay PRIVATE tkcollector timekeeper_static)
 add_test(NAME fuzz_segment_replay
@@ -36,7 +36,7 @@ if(TK_CLANG)
     OUTPUT ${fuzz_bin}
     COMMAND ${TK_CLANG} -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
             ${fuzz_extra} -D_GNU_SOURCE -DTK_FUZZ_LIBFUZZER
-            -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/lib
+            -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}
             -I${PROJECT_SOURCE_DIR}/collector
             ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_segment.c ${PROJECT_SOURCE_DIR}/collector/segment.c
             ${PROJECT_SOURCE_DIR}/collector/collector.c ${PROJECT_SOURCE_DIR}/collector/hist.c

@@ -1,4 +1,4 @@
-/* segment_image.h — builds small, valid segment images in memory from lib/segment_format.h, so
+/* segment_image.h — builds small, valid segment images in memory from format/segment.h, so
  * tests (and the fuzz target's seed writer) can mutate any field before writing the file. An image
  * uses the tightest layout the format allows (one header, max_names names, max_rings rings of
  * ring_capacity records), CLOCK_MONOTONIC ticks (1 tick = 1 ns) and one calibration sample. */
@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "segment_format.h"
+#include "format/segment.h"
 
 /* A pid that can't exist (above any pid_max): kill(pid, 0) says ESRCH, so the collector treats the
  * producer as dead and drains its rings to the end. */

@@ -5,7 +5,7 @@
 
 #include <timekeeper.h>
 
-#include "segment_format.h"
+#include "format/segment.h"
 #include "testutil.h"
 
 static char dir[256];

@@ -16,8 +16,8 @@
 
 #include "check.h"
 #include "collector.h"
-#include "internal.h" /* TK_DEFAULT_RING_SIZE, TK_DEFAULT_MAX_THREADS: the defaults in force */
-#include "segment_format.h"
+/* TKS_DEFAULT_*: the defaults in force */
+#include "format/segment.h"
 #include "testutil.h"
 #include "tu_spawn.h"
 
@@ -109,8 +109,8 @@ typedef struct env_case {
     int clock;                 /* expected header clock_source, CLOCK_AUTO: as without TK_CLOCK */
 } env_case;
 
-#define RING_DEF TK_DEFAULT_RING_SIZE
-#define RINGS_DEF TK_DEFAULT_MAX_THREADS
+#define RING_DEF TKS_DEFAULT_RING_CAPACITY
+#define RINGS_DEF TKS_DEFAULT_MAX_RINGS
 static const env_case cases[] = {
     /* bad ring sizes: the default, one line */
     {{"TK_RING_SIZE=abc", "TK_MAX_THREADS=1"}, "TK_RING_SIZE", 1, RING_DEF, 1, CLOCK_AUTO},

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "collector.h"
-#include "segment_format.h"
+#include "format/segment.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

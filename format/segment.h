@@ -1,4 +1,4 @@
-/* segment_format.h — the shared-memory segment layout, the contract between producer and collector.
+/* format/segment.h — the shared-memory segment layout, the contract between producer and collector.
  * docs/segment-format.md describes it for people; this file is the definition. Little-endian,
  * naturally aligned, fixed-width fields only. A collector treats every field as untrusted. */
 #ifndef TK_SEGMENT_FORMAT_H
@@ -7,7 +7,11 @@
 #include <stdint.h>
 
 #define TKS_MAGIC "TIMEKPR\0"     /* 8 bytes */
+/* The layout's major version: a collector reads only segments of its own major version. Within
+ * one major version, additions are compatible (docs/segment-format.md, "Compatibility"): a new
+ * record type or name kind, a new header field carved from `reserved`, a new feature bit. */
 #define TKS_VERSION 1u
+#define TKS_MINOR_VERSION 1u
 #define TKS_FILE_PREFIX "timekeeper-" /* timekeeper-<pid>-<start>.seg */
 #define TKS_FILE_SUFFIX ".seg"
 
@@ -23,11 +27,33 @@
 #define TKS_RING_CAP_MIN 1024u
 #define TKS_RING_CAP_MAX (1u << 24)
 
+/* The producer's defaults (TK_RING_SIZE, TK_MAX_THREADS and the name table's size). */
+#define TKS_DEFAULT_RING_CAPACITY 65536u
+#define TKS_DEFAULT_MAX_RINGS 128u
+#define TKS_DEFAULT_MAX_NAMES 4096u
+
+/* header.features: compatible features. A reader ignores bits it does not know (and may say it
+ * saw them); the segment stays readable. */
+#define TKS_FEATURES_KNOWN 0ull
+/* header.features_incompat: a reader that does not know every bit set here must not read the
+ * segment's rings (it reports the segment as "from a newer producer", not as corrupt). */
+#define TKS_FEATURES_INCOMPAT_KNOWN 0ull
+
 /* header.state */
 enum { TKS_STATE_CREATING = 0, TKS_STATE_LIVE = 1, TKS_STATE_EXITED = 2 };
 
-/* name_entry.kind */
-enum { TKS_NAME_FREE = 0, TKS_NAME_TIMER = 1, TKS_NAME_LABEL = 2 };
+/* name_entry.kind. Values are assigned here once, for the kinds to come as well; a reader skips
+ * names of a kind it does not know (and the records that refer to them). */
+enum {
+    TKS_NAME_FREE = 0,
+    TKS_NAME_TIMER = 1,
+    TKS_NAME_LABEL = 2,
+    TKS_NAME_COUNTER = 3,
+    TKS_NAME_GAUGE = 4,
+    TKS_NAME_TASK = 5,       /* a task type: function, file, line */
+    TKS_NAME_COMPONENT = 6,  /* a component of an event-processing sequence */
+    TKS_NAME_STAGE = 7,      /* a pipeline stage (switchable) */
+};
 
 /* ring_header.state */
 enum { TKS_RING_FREE = 0, TKS_RING_OWNED = 1, TKS_RING_RELEASED = 2 };
@@ -77,7 +103,18 @@ typedef struct tks_header {
     tks_calib calib[TKS_CALIB_SLOTS];
     char process[64];             /* NUL-terminated (a reader must not rely on it) */
     char cmdline[1024];           /* arguments separated by spaces, NUL-terminated */
-    uint8_t reserved[TKS_HEADER_SIZE - 176 - TKS_CALIB_SLOTS * 24 - 64 - 1024];
+    /* minor version 1 */
+    uint32_t minor_version;       /* TKS_MINOR_VERSION of the producer; 0: written before minors */
+    uint32_t reserved_minor;
+    uint64_t features;            /* TKS_FEATURES_KNOWN bits and later ones: ignorable */
+    uint64_t features_incompat;   /* bits a reader must know (TKS_FEATURES_INCOMPAT_KNOWN) */
+    /* Areas kept for the producer features that come next, each carved into fields by its own
+     * change (sizes stay the same, so the offsets after them do not move). */
+    uint8_t area_health[128];     /* producer health: drop counters, clean-exit mark, ... */
+    uint8_t area_counters[64];    /* counters and gauges */
+    uint8_t area_tasks[64];       /* async task profiling */
+    uint8_t area_components[64];  /* per-component timing */
+    uint8_t reserved[TKS_HEADER_SIZE - 176 - TKS_CALIB_SLOTS * 24 - 64 - 1024 - 24 - 320];
 } tks_header;
 
 typedef struct tks_name {
@@ -105,11 +142,18 @@ typedef struct tks_ring_header {
     uint8_t pad2[TKS_RING_HEADER_SIZE - 128];
 } tks_ring_header;
 
-/* Record types (tag >> 24). A record's tag low 24 bits are a name id. */
+/* Record types (tag >> 24). A record's tag low 24 bits are a name id. Values are assigned here
+ * once, for the kinds to come as well. A reader skips a type it does not know and counts it as
+ * `unknown` (not corrupt): that is how an older collector reads a newer producer's rings. */
 enum {
     TKS_REC_SPAN = 1,        /* a = start, b = stop, c = origin ticks (0: none) */
     TKS_REC_POINT = 2,       /* a = ticks, b = client, c = command; followed by TKS_REC_POINT_EXT */
     TKS_REC_POINT_EXT = 3,   /* continuation: see tks_point_ext */
+    TKS_REC_COUNTER = 4,     /* counter increments (reserved) */
+    TKS_REC_GAUGE = 5,       /* gauge values (reserved) */
+    TKS_REC_TASK = 6,        /* task lifecycle events (reserved) */
+    TKS_REC_COMPONENT = 7,   /* component callbacks and events (reserved) */
+    TKS_REC_TYPE_MAX = 255,
 };
 #define TKS_TAG(type, id) (((uint32_t)(type) << 24) | ((uint32_t)(id) & 0xffffffu))
 #define TKS_TAG_TYPE(tag) ((uint32_t)(tag) >> 24)
