@@ -229,6 +229,22 @@ TK_API void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint6
 /* Nonzero when TK_TIMING text output is on. */
 TK_API int tk_timing_text_enabled(void);
 
+/* ---- counters, gauges and stage switches -------------------------------------------------------- */
+/* (the section of counters, gauges and stages) */
+
+
+/* ---- async task profiling ----------------------------------------------------------------------- */
+/* (the section of task types and their lifecycle) */
+
+
+/* ---- per-component timing ------------------------------------------------------------------------ */
+/* (the section of event-processing components) */
+
+
+/* ---- production safety ---------------------------------------------------------------------------- */
+/* (the section of library health: drops and their reasons) */
+
+
 #ifdef __cplusplus
 }
 #endif
