@@ -153,6 +153,9 @@ enum {
     TKS_REC_GAUGE = 5,       /* gauge values (reserved) */
     TKS_REC_TASK = 6,        /* task lifecycle events (reserved) */
     TKS_REC_COMPONENT = 7,   /* component callbacks and events (reserved) */
+    TKS_REC_CONT = 8,        /* a continuation of the record before it, for any type but points:
+                              * carries no sequence number; skipped when found alone (its head
+                              * was overwritten) */
     TKS_REC_TYPE_MAX = 255,
 };
 #define TKS_TAG(type, id) (((uint32_t)(type) << 24) | ((uint32_t)(id) & 0xffffffu))
