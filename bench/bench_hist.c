@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "hist.h"
+#include "agg/hist.h"
 
 #define RECORDS 100000000ULL
 #define TABLE_BITS 20 /* 8 MiB of pre-drawn values, read sequentially: the draw is not measured */

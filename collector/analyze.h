@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "hist.h"
+#include "agg/hist.h"
 #include "timing.h"
 
 /* Limits of a spec. */

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hist.h"
+#include "agg/hist.h"
 
 typedef struct collector collector;
 

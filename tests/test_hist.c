@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hist.h"
+#include "agg/hist.h"
 
 /* Test hook defined in hist.c (not in hist.h): every allocation of hist.c goes through it. */
 extern void *(*hist__calloc)(size_t nmemb, size_t size);
@@ -657,10 +657,43 @@ static void merge_leaves_dst_unchanged_when_any_allocation_fails(void **state)
     hist_free(want);
 }
 
+typedef struct visit { uint64_t n, buckets, last_hi; int ordered; const uint64_t *vals; size_t nvals; int covered; } visit;
+static int visit_bucket(void *ctx, uint64_t lo, uint64_t hi, uint64_t count)
+{
+    visit *v = ctx;
+    if (v->buckets && lo <= v->last_hi)
+        v->ordered = 0;
+    v->last_hi = hi;
+    v->buckets++;
+    v->n += count;
+    for (size_t i = 0; i < v->nvals; i++)
+        if (v->vals[i] >= lo && v->vals[i] <= hi)
+            v->covered++;
+    return 0;
+}
+
+static void bucket_iteration_visits_every_value_once_in_increasing_order(void **state)
+{
+    (void)state;
+    static const uint64_t vals[] = {0, 1, 2047, 2048, 5000, 1000000, 123456789, 3600000000000ULL};
+    hist *h = hist_new();
+    assert_non_null(h);
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+        assert_int_equal(hist_record(h, vals[i]), 0);
+    visit v = {.ordered = 1, .vals = vals, .nvals = sizeof vals / sizeof vals[0]};
+    hist_foreach(h, visit_bucket, &v);
+    assert_int_equal(v.n, hist_count(h));
+    assert_int_equal(v.buckets, 8);
+    assert_true(v.ordered);
+    assert_int_equal(v.covered, 8); /* each value lies in exactly one visited bucket */
+    hist_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(empty_histogram_reports_zero_everywhere),
+        cmocka_unit_test(bucket_iteration_visits_every_value_once_in_increasing_order),
         cmocka_unit_test(single_value_is_every_percentile_min_max_and_avg),
         cmocka_unit_test(values_below_2048_give_exact_percentiles_at_every_rank),
         cmocka_unit_test(nearest_rank_is_not_thrown_off_by_float_rounding),

@@ -1,4 +1,4 @@
-/* hist.h — log-linear (HDR-style) histograms: 3 significant digits over 1 ns .. 1 h, mergeable. */
+/* agg/hist.h — log-linear (HDR-style) histograms: 3 significant digits over 1 ns .. 1 h, mergeable. */
 #ifndef TK_COLLECTOR_HIST_H
 #define TK_COLLECTOR_HIST_H
 
@@ -39,5 +39,10 @@ uint64_t hist_count(const hist *h);
 uint64_t hist_quantile(const hist *h, double q);
 /* Fills *out. Can't fail. */
 void hist_summarize(const hist *h, hist_summary *out);
+/* Called for each non-empty bucket in increasing order: every value recorded in it lies in
+ * [lo, hi] (lo == hi below 2048, where values are exact). Return nonzero to stop. */
+typedef int (*hist_bucket_fn)(void *ctx, uint64_t lo, uint64_t hi, uint64_t count);
+/* Visits the non-empty buckets of h. Can't fail. */
+void hist_foreach(const hist *h, hist_bucket_fn fn, void *ctx);
 
 #endif

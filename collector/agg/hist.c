@@ -1,6 +1,6 @@
 /* hist.c — log-linear (HDR-style) histograms: bucket layout, recording, quantiles, merge.
  * A histogram is not thread-safe: one thread at a time per histogram (the collector's own). */
-#include "hist.h"
+#include "agg/hist.h"
 
 #include <assert.h>
 #include <float.h>
@@ -274,4 +274,25 @@ void hist_summarize(const hist *h, hist_summary *out)
     out->p99 = values[2];
     out->p999 = values[3];
     out->clamped = h->clamped;
+}
+
+void hist_foreach(const hist *h, hist_bucket_fn fn, void *ctx)
+{
+    if (!h || h->count == 0)
+        return;
+    for (unsigned c = chunk_of(h->min); c <= chunk_of(h->max); c++) {
+        const uint64_t *cnt = h->chunks[c];
+        if (!cnt)
+            continue;
+        unsigned k = c < 2 ? 0 : c - 1;
+        for (unsigned i = 0; i < SUB_COUNT; i++) {
+            if (!cnt[i])
+                continue;
+            uint64_t idx = ((uint64_t)c << SUB_BITS) + i;
+            uint64_t lo = (idx - ((uint64_t)k << SUB_BITS)) << k;
+            uint64_t hi = lo + (1ULL << k) - 1;
+            if (fn(ctx, lo, hi, cnt[i]))
+                return;
+        }
+    }
 }
