@@ -41,14 +41,6 @@ static void run_child(const char *dir, const char *const *vars, tu_run_result *r
              r);
 }
 
-static size_t count_lines(const char *s)
-{
-    size_t n = 0;
-    for (; s && *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
 /* The value of "key=" in the child's stdout ("" when missing). */
 static const char *out_value(const tu_run_result *r, const char *key, char *val, size_t len)
 {
