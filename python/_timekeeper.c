@@ -1056,29 +1056,8 @@ static struct PyModuleDef module_def = {
     .m_methods = module_methods,
 };
 
-/* The table other extensions use through timekeeper_capi.h. */
-static const tk_capi capi = {
-    .abi = TK_CAPI_ABI,
-    .size = sizeof(tk_capi),
-    .version = TK_VERSION_NUMBER,
-    .clock_source = &tk__clock_source,
-    .strerror_ = tk_strerror,
-    .now_slow = tk__now_slow,
-    .clock_source_ = tk_clock_source,
-    .ticks_to_ns = tk_ticks_to_ns,
-    .ticks_per_second = tk_ticks_per_second,
-    .init = tk_init,
-    .enabled = tk_enabled,
-    .segment_path = tk_segment_path,
-    .thread_name = tk_thread_name,
-    .thread_exit = tk_thread_exit,
-    .timer_register = tk_timer_register,
-    .timer_name = tk_timer_name,
-    .record = tk_record,
-    .label = tk_label,
-    .point_at = tk_point_at,
-    .timing_text_enabled = tk_timing_text_enabled,
-};
+/* The table other extensions use through timekeeper_capi.h, filled from its one list. */
+static const tk_capi capi = {TK_CAPI_PROVIDER_INIT};
 
 static int add_type(PyObject *m, PyTypeObject *t, const char *name)
 {
