@@ -197,6 +197,43 @@ static int id_get_slow(PyObject *o, const char *what, uint64_t *out)
     return rc;
 }
 
+/* The value of an exact int in [0, 2**60) read from its digits, inline: a call to
+ * PyLong_AsUnsignedLong costs ~4 ns per id, a third of a point() with three ids. Returns 1, or 0
+ * for anything else (negative, larger, or an interpreter whose int layout this does not know),
+ * which then goes through the public API. */
+static inline int long_small_value(PyObject *o, uint64_t *out)
+{
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && PyLong_SHIFT == 30
+    const PyLongObject *l = (const PyLongObject *)o;
+    switch (Py_SIZE(o)) {
+    case 0:
+        *out = 0;
+        return 1;
+    case 1:
+        *out = l->ob_digit[0];
+        return 1;
+    case 2:
+        *out = (uint64_t)l->ob_digit[0] | (uint64_t)l->ob_digit[1] << PyLong_SHIFT;
+        return 1;
+    default:
+        return 0;
+    }
+#elif PY_VERSION_HEX >= 0x030C0000
+    if (PyUnstable_Long_IsCompact((PyLongObject *)o)) {
+        Py_ssize_t v = PyUnstable_Long_CompactValue((PyLongObject *)o);
+        if (v >= 0) {
+            *out = (uint64_t)v;
+            return 1;
+        }
+    }
+    return 0;
+#else
+    (void)o;
+    (void)out;
+    return 0;
+#endif
+}
+
 /* None -> TK_ID_NONE; an int in [0, 2**64-2] -> itself; anything else raises. */
 static inline int id_get(PyObject *o, const char *what, uint64_t *out)
 {
@@ -205,7 +242,12 @@ static inline int id_get(PyObject *o, const char *what, uint64_t *out)
         return 0;
     }
     if (TK_LIKELY(PyLong_CheckExact(o))) {
-        unsigned long v = PyLong_AsUnsignedLong(o); /* one branch for a one-digit int */
+        uint64_t fast;
+        if (TK_LIKELY(long_small_value(o, &fast))) {
+            *out = fast;
+            return 0;
+        }
+        unsigned long v = PyLong_AsUnsignedLong(o);
         if (TK_UNLIKELY(v == (unsigned long)-1))
             return id_range_error(o, what);
         *out = v;

@@ -35,6 +35,7 @@ from ._timekeeper import (
     init,
     label,
     noop,
+    noop_point,
     now,
     now_ns,
     point,
@@ -52,7 +53,7 @@ __version__ = version()
 
 __all__ = [
     "CONTEXT_MAX", "CONTEXT_TEXT_MAX", "NAME_MAX", "Label", "TimedFunction", "Timer",
-    "clock_source", "enabled", "get_include", "init", "label", "noop", "now", "now_ns", "point",
+    "clock_source", "enabled", "get_include", "init", "label", "noop", "noop_point", "now", "now_ns", "point",
     "segment_path", "thread_exit", "thread_name", "ticks_per_second", "ticks_to_ns", "timer",
     "timing_enabled", "version",
 ]
