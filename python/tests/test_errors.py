@@ -2,6 +2,7 @@
 crashes the interpreter."""
 import os
 import random
+import shutil
 import subprocess
 import sys
 
@@ -265,3 +266,22 @@ def test_a_full_name_table_raises_runtime_error(tk_dir):
     n, msg = p.stdout.split(" ", 1)
     assert 4000 < int(n) < 4096, p.stdout
     assert "name table is full" in msg
+
+
+def test_import_on_another_interpreter_names_the_one_it_was_built_for(tmp_path):
+    """A copy of the package whose extension carries another interpreter's tag: what an import
+    from another Python sees."""
+    src = os.path.dirname(tk.__file__)
+    dst = tmp_path / "timekeeper"
+    shutil.copytree(src, dst)
+    for f in os.listdir(dst):
+        if f.startswith("_timekeeper.") and f.endswith(".so"):
+            os.rename(dst / f, dst / "_timekeeper.cpython-39-x86_64-linux-gnu.so")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    p = subprocess.run([sys.executable, "-c", "import timekeeper"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode != 0
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: timekeeper's C extension was built for Python 3."), p.stderr
+    assert "-DPython3_EXECUTABLE=" in last and sys.executable in last, last
+    assert "_timekeeper.cpython-39-x86_64-linux-gnu.so" in last, last
