@@ -14,10 +14,11 @@
  *
  * Environment (read once, at the first call into the library; a bad value prints one line on stderr
  * and the default is used):
- *     TK_DIR          directory of segments (default /dev/shm)
+ *     TK_DIR          directory of segments (default /dev/shm; set but empty: recording is off)
  *     TK_RING_SIZE    records per thread ring, a power of two in [1024, 16777216] (default 65536)
  *     TK_MAX_THREADS  rings per process, [1, 4096] (default 128)
- *     TK_DISABLE      1: recording becomes one predictable branch, no segment is created
+ *     TK_DISABLE      1/yes/true/on (any case): recording becomes one predictable branch, no
+ *                     segment is created; 0/no/false/off: recording (the default)
  *     TK_CLOCK        tsc | monotonic (default: tsc when an invariant TSC is advertised)
  *     TK_TIMING       1: labeled points are also written as TIMING text lines (see tk_point)
  *     TK_TIMING_FILE  file for those lines instead of stderr
