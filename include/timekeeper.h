@@ -59,7 +59,7 @@ extern "C" {
     XX(ENAMETOOLONG, -4, "name too long")                                                \
     XX(ESEGMENT, -5, "cannot create the shared-memory segment")                          \
     XX(EDISABLED, -6, "recording is disabled")                                           \
-    XX(ENORING, -7, "every ring of this process is owned by a live thread") \
+    XX(ENORING, -7, "every ring of this process is owned by a live thread")              \
     XX(EALREADY, -8, "already initialised")
 
 typedef enum {
@@ -122,7 +122,7 @@ typedef struct tk_options {
 
 /* Initialises the library explicitly (otherwise the first call does it with the environment).
  * Returns 0, TK_EALREADY when already initialised, TK_EINVAL when opts is invalid, TK_ESEGMENT when
- * the segment * can't be created (recording is then disabled; the program goes on). Thread-safe. */
+ * the segment can't be created (recording is then disabled; the program goes on). Thread-safe. */
 TK_API int tk_init(const tk_options *opts);
 /* Nonzero when records are being kept. */
 TK_API int tk_enabled(void);
