@@ -22,7 +22,7 @@
 
 #include "core/decode.h"
 #include "core/proc.h"
-#include "core/segment.h"
+#include "core/validate.h"
 #include "format/convert.h"
 
 #define CHUNK_RECORDS 4096u /* records copied out of a ring at a time (128 KiB) */
