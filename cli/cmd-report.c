@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "core/core.h"
 #include "core/driver.h"
+#include "format/segment.h"
 #include "report.h"
 #include "sink/sink.h"
 
@@ -148,6 +149,14 @@ static int cmd_report(int argc, char **argv)
     if (!werr)
         tk_sink_window(&sink, &v);
     tk_sink_close(&sink);
+    uint64_t lapped = 0;
+    for (size_t i = 0; i < tkc_core_proc_count(core); i++)
+        lapped += tkc_proc_lost(tkc_core_proc(core, i), TKC_LOSS_LAPPED);
+    if (lapped)
+        fprintf(stderr, "timekeeper report: %llu records were overwritten while this report was "
+                        "attached: a ring filled between two drains; raise TK_RING_SIZE in the "
+                        "program (records per thread, default %u)\n",
+                (unsigned long long)lapped, TKS_DEFAULT_RING_CAPACITY);
     if (!o.json && !o.csv && tkc_core_proc_count(core) == 0)
         fprintf(stderr, "timekeeper report: no instrumented process found in %s\n",
                 tkc_core_dir(core));
