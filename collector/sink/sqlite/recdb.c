@@ -108,7 +108,7 @@ struct tk_recdb {
     char errmsg[512];
     int in_tx;
     uint32_t batch_rows, tx_rows;
-    uint64_t rows;
+    uint64_t rows, committed;
     int64_t next_event;
     thread_state *threads;  /* indexed by threads.id */
     size_t nthreads;
@@ -281,6 +281,7 @@ int tk_recdb_commit(tk_recdb *r)
         r->in_tx = 1;
         return fail(r, rc, "committing");
     }
+    r->committed = r->rows;
     return 0;
 }
 
@@ -670,6 +671,7 @@ int tk_recdb_add_stat(tk_recdb *r, int64_t interval, int64_t timer, const char *
 }
 
 uint64_t tk_recdb_rows(const tk_recdb *r) { return r->rows; }
+uint64_t tk_recdb_rows_committed(const tk_recdb *r) { return r->committed; }
 
 uint64_t tk_recdb_file_bytes(const tk_recdb *r)
 {

@@ -99,6 +99,8 @@ int tk_recdb_add_stat(tk_recdb *db, int64_t interval, int64_t timer, const char 
 
 /* Rows written so far (span rows count one per span), and the bytes of the file and its WAL. */
 uint64_t tk_recdb_rows(const tk_recdb *db);
+/* Rows in the file as of the last successful commit. */
+uint64_t tk_recdb_rows_committed(const tk_recdb *db);
 uint64_t tk_recdb_file_bytes(const tk_recdb *db);
 
 /* Histogram encoding 1 (docs/recording-schema.md) — private to the recorder until agg/hist.h has
