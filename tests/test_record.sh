@@ -50,9 +50,12 @@ assert calls("__ALL__", "absolute") == 1
 assert one("SELECT count(*) FROM calls c JOIN events e ON c.event = e.id JOIN names n"
            " ON n.id = c.component WHERE e.completed = 0 AND n.name = 'writer'") == 0
 assert one("SELECT count(*) FROM calls WHERE callback = 'event' AND event IS NULL") == 0
-# absolute wraps every call
+# absolute wraps every call (instants are interpolated between calibration samples, durations
+# use the long-run rate: a few ns apart at most over a run this short)
 lo, hi = db.execute("SELECT start_ns, start_ns + dur_ns FROM calls WHERE callback = 'absolute'").fetchone()
-assert one("SELECT count(*) FROM calls WHERE start_ns < ? OR start_ns + dur_ns > ?", lo, hi) == 0
+bad = db.execute("SELECT callback, start_ns - ?, start_ns + dur_ns - ? FROM calls"
+                 " WHERE start_ns < ? - 1000 OR start_ns + dur_ns > ? + 1000", (lo, hi, lo, hi)).fetchall()
+assert not bad, bad[:5]
 # raw spans of the ordinary timer: one per event, in order
 timer = one("SELECT id FROM timers WHERE name = 'pipeline.step'")
 spans = []
