@@ -244,7 +244,11 @@ static void held_release(tkc_core *c, uint64_t before)
 {
     if (!c->nheld)
         return;
-    qsort(c->held, c->nheld, sizeof *c->held, held_cmp);
+    size_t k = 1; /* one thread's points come sorted already: sort only when needed */
+    while (k < c->nheld && held_cmp(&c->held[k - 1], &c->held[k]) <= 0)
+        k++;
+    if (k < c->nheld)
+        qsort(c->held, c->nheld, sizeof *c->held, held_cmp);
     size_t i = 0;
     for (; i < c->nheld && c->held[i].pt.mono_ns < before; i++) {
         c->held[i].pt.context = c->held[i].ctx;
@@ -736,7 +740,9 @@ static size_t deliver_point(tkc_core *c, cproc *p, const tks_record *buf, size_t
         got += chunk;
     }
     ctx[got] = '\0';
-    tkc_point pt = {id, ri, rv->tid, buf[0].a, tkc_proc_mono_ns(&p->pub, buf[0].a),
+    tkc_point pt = {id, ri, rv->tid, buf[0].a,
+                    tks_ticks_to_mono_hint(p->calib, p->ncalib, p->ns_per_tick, buf[0].a,
+                                           &p->calib_hint),
                     buf[0].b, buf[0].c, e.session, ctx, got};
     if (c->ordered)
         held_push(c, &p->pub, &pt);

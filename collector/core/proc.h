@@ -46,6 +46,7 @@ typedef struct cproc {
     ring_view *rings;
     tks_calib calib[TKS_CALIB_SLOTS];
     size_t ncalib;
+    size_t calib_hint;     /* the bracket of the last conversion */
     double ns_per_tick;
     uint64_t lost[TKC_LOSS_REASONS];
     int broken;            /* a read faulted (file truncated under us): detached */
