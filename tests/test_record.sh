@@ -63,6 +63,10 @@ for n, first, data in db.execute("SELECT n, first_start_ns, data FROM span_block
     spans += summary.decode_spans(n, first, data)
 assert len(spans) == 1000 and all(s[0] == timer for s in spans), len(spans)
 assert all(a[1] <= b[1] for a, b in zip(spans, spans[1:]))
+# the labeled points of the file boundaries
+pts = db.execute("SELECT p.client, p.command, p.context FROM points p JOIN labels l ON l.id = p.label"
+                 " WHERE l.name = 'PIPELINE_FILE_OPEN' ORDER BY p.id").fetchall()
+assert pts == [(1, None, "kind=input"), (2, None, "kind=input")], pts
 # windows: the intervals add up to the total, and the histograms to the counts
 total = db.execute("SELECT s.count, s.hist FROM stats s JOIN intervals i ON i.id = s.interval"
                    " WHERE i.window = 'total' AND s.timer = ? AND s.kind = 'processing'", (timer,)).fetchone()
@@ -70,6 +74,25 @@ assert total[0] == 1000, total[0]
 assert sum(c for _, c in summary.decode_hist(total[1])) == 1000
 assert one("SELECT sum(count) FROM stats s JOIN intervals i ON i.id = s.interval"
            " WHERE i.window = 'interval' AND s.timer = ? AND s.kind = 'processing'", timer) == 1000
+EOF
+
+# 1b. the documented schema is the file's: every `table(columns)` of the page, column for column
+$PY - "$T/run.db" "$SRC/docs/recording-schema.md" <<'EOF' || fail "docs/recording-schema.md and the file differ"
+import re, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+doc = " ".join(open(sys.argv[2]).read().split())
+tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+seen = set()
+for name, cols in re.findall(r"`(\w+)\(([^)`]*)\)", doc):
+    if name not in tables or name in seen:
+        continue
+    seen.add(name)
+    documented = [c.strip().split()[0] for c in cols.split(",")
+                  if c.strip() and not c.strip().startswith("PRIMARY")]
+    actual = [r[1] for r in db.execute(f"PRAGMA table_info({name})")]
+    assert documented == actual, (name, documented, actual)
+undocumented = {t for t in tables if t not in seen and t not in ("timers", "labels", "components")}
+assert not undocumented, undocumented
 EOF
 
 # 2. summary.py: absolute, the callbacks per component with __ALL__, the per-event table

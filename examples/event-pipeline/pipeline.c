@@ -127,9 +127,12 @@ int main(int argc, char **argv)
 
     /* an ordinary timer next to the components: the whole event loop step (a raw span each) */
     tk_timer_t *step = tk_timer("pipeline.step");
+    /* and a labeled point at each file boundary (client id: the file number) */
+    tk_label_t file_label = tk_label("PIPELINE_FILE_OPEN");
     tk_sequence_call(seq, TK_CB_PROCESS_START, 0);
     uint64_t event = 0, run = 100;
     for (uint64_t f = 1; f <= files; f++) {
+        tk_point(file_label, f, TK_ID_NONE, TK_ID_NONE, "kind=input");
         tk_sequence_call(seq, TK_CB_FILE_OPEN, f);
         for (uint64_t r = 0; r < runs_per_file; r++, run++) {
             tk_sequence_call(seq, TK_CB_BEFORE_NEW_RUN, run);
