@@ -267,12 +267,17 @@ int tk_recdb_commit(tk_recdb *r)
 {
     if (r->err)
         return r->err;
-    for (size_t i = 0; i < r->nthreads; i++)
-        if (r->threads[i].n) {
-            int rc = block_flush(r, (int64_t)i, &r->threads[i]);
+    for (size_t i = 0; i < r->nthreads; i++) {
+        thread_state *t = &r->threads[i];
+        if (t->n) {
+            int rc = block_flush(r, (int64_t)i, t);
             if (rc)
                 return rc;
+        } else if (t->block) {
+            free(t->block); /* no span since the last commit: memory follows the active threads */
+            t->block = NULL;
         }
+    }
     if (!r->in_tx)
         return 0;
     r->in_tx = 0; /* before COMMIT: a full disk rolls back inside fail() */
