@@ -113,7 +113,10 @@ typedef struct tks_header {
     uint8_t area_health[128];     /* producer health: drop counters, clean-exit mark, ... */
     uint8_t area_counters[64];    /* counters and gauges */
     uint8_t area_tasks[64];       /* async task profiling */
-    uint8_t area_components[64];  /* per-component timing */
+    /* per-component timing (area_components): written by tk_sequence_create() */
+    uint32_t component_layout;    /* TKS_COMPONENT_LAYOUT once a sequence exists, 0: none */
+    uint32_t component_sequences; /* sequences created so far */
+    uint8_t area_components_pad[64 - 8];
     uint8_t reserved[TKS_HEADER_SIZE - 176 - TKS_CALIB_SLOTS * 24 - 64 - 1024 - 24 - 320];
 } tks_header;
 
@@ -152,7 +155,7 @@ enum {
     TKS_REC_COUNTER = 4,     /* counter increments (reserved) */
     TKS_REC_GAUGE = 5,       /* gauge values (reserved) */
     TKS_REC_TASK = 6,        /* task lifecycle events (reserved) */
-    TKS_REC_COMPONENT = 7,   /* component callbacks and events (reserved) */
+    TKS_REC_COMPONENT = 7,   /* one call of a component's callback: see "Component records" */
     TKS_REC_CONT = 8,        /* a continuation of the record before it, for any type but points:
                               * carries no sequence number; skipped when found alone (its head
                               * was overwritten) */
@@ -184,6 +187,42 @@ typedef struct tks_point_more {
     uint32_t tag;
     char ctx[28];
 } tks_point_more;
+
+/* Component records. A TKS_REC_COMPONENT record is one call of one callback of one component of
+ * an event-processing sequence, a single record (no continuation): the tag's name id is a
+ * TKS_NAME_COMPONENT name (a component, or "__ALL__", the aggregate over the whole sequence), seq
+ * the usual per-name sequence number, a = start ticks, b = stop ticks, and c packs:
+ *     bits  0..47  arg: file number, run number or event number (truncated to 48 bits)
+ *     bits 48..51  callback (TKS_CB_*)
+ *     bits 52..55  flags (TKS_CF_*)
+ *     bits 56..63  the sequence's index in the process (the order of creation, < 256)
+ * Per event, the records of the components that ran come first, then the __ALL__ record of the
+ * event; TKS_CB_ABSOLUTE is one __ALL__ record from the start of process start to the end of
+ * process end. */
+#define TKS_COMPONENT_LAYOUT 1u
+enum {
+    TKS_CB_PROCESS_START = 0,
+    TKS_CB_PROCESS_END = 1,
+    TKS_CB_FILE_OPEN = 2,
+    TKS_CB_FILE_CLOSE = 3,
+    TKS_CB_BEFORE_NEW_RUN = 4,
+    TKS_CB_NEW_RUN = 5,
+    TKS_CB_EVENT = 6,
+    TKS_CB_ABSOLUTE = 7,
+    TKS_CB_COUNT = 8,
+};
+enum {
+    TKS_CF_NONZERO = 1u, /* the callback returned nonzero; on an event: it aborted the event (on
+                          * __ALL__: the event was aborted, i.e. not completed) */
+};
+#define TKS_COMPONENT_ARG_MASK ((1ull << 48) - 1)
+#define TKS_COMPONENT_PACK(arg, cb, flags, seqidx)                                            \
+    (((uint64_t)(arg) & TKS_COMPONENT_ARG_MASK) | ((uint64_t)((cb) & 15u) << 48) |             \
+     ((uint64_t)((flags) & 15u) << 52) | ((uint64_t)((seqidx) & 255u) << 56))
+#define TKS_COMPONENT_ARG(c) ((c) & TKS_COMPONENT_ARG_MASK)
+#define TKS_COMPONENT_CB(c) ((unsigned)((c) >> 48) & 15u)
+#define TKS_COMPONENT_FLAGS(c) ((unsigned)((c) >> 52) & 15u)
+#define TKS_COMPONENT_SEQ(c) ((unsigned)((c) >> 56) & 255u)
 
 /* Fences of the seqlock-style protocols (ring slots, calibration). On x86-64 both are compiler
  * barriers only. GCC's ThreadSanitizer does not model thread fences; every shared field is an
