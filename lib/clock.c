@@ -102,6 +102,9 @@ static tks_calib take_sample(int source)
 /* Serialises the writers of calibration samples: the calibration thread and the exit handler. */
 static pthread_mutex_t calib_lock = PTHREAD_MUTEX_INITIALIZER;
 
+void tk__calib_lock_acquire(void) { pthread_mutex_lock(&calib_lock); }
+void tk__calib_lock_release(void) { pthread_mutex_unlock(&calib_lock); }
+
 void tk__calibrate_sample(tks_header *h)
 {
     tks_calib s = take_sample((int)h->clock_source);
