@@ -49,6 +49,8 @@ typedef struct tk__state {
     int timing_fd;        /* -1: TIMING text off; never blocks (see tk__timing_open) */
     int timing_sock;      /* 1: timing_fd is a socket, written with MSG_DONTWAIT */
     int names_full;       /* atomic: the name table filled up; registrations fail at once */
+    int start_failed;     /* a segment was wanted but could not be made: records are counted */
+    uint64_t dropped_no_segment; /* atomic: records dropped because start_failed */
 } tk__state;
 
 extern TK_HIDDEN tk__state tk__g;
@@ -76,6 +78,13 @@ TK_HIDDEN uint64_t tk__mono_ns(void);
 TK_HIDDEN uint64_t tk__real_ns(void);
 /* Adds n to a health counter (relaxed atomic; the header's or the process-local one). */
 #define TK__HEALTH_ADD(field, n) __atomic_fetch_add(&tk__g.health->field, (n), __ATOMIC_RELAXED)
+/* The disabled branch of a record: counts the record when recording was wanted but the segment
+ * could not be made (cost there: one more load and a branch not taken under TK_DISABLE=1). */
+static inline void tk__drop_disabled(void)
+{
+    if (TK_UNLIKELY(tk__g.start_failed))
+        __atomic_fetch_add(&tk__g.dropped_no_segment, 1, __ATOMIC_RELAXED);
+}
 /* Sets a health flag; returns nonzero when this call set it first (so the caller tells stderr once). */
 TK_HIDDEN int tk__health_flag_once(uint32_t flag);
 /* Writes one formatted line to stderr without ever blocking (dropped when stderr is a full pipe).

@@ -198,6 +198,7 @@ void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint64_t com
                  uint64_t session, const char *ctx, size_t len)
 {
     if (TK_UNLIKELY(!tk__enabled)) {
+        tk__drop_disabled();
         if (tk__g.timing_fd >= 0 && label)
             tk__timing_write(label, ticks, client, command, session, ctx ? ctx : "", ctx ? len : 0);
         return;

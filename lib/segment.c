@@ -377,36 +377,38 @@ static void on_fork_child(void)
     noring_gen = UINT64_MAX;
     tk__calib_lock_release();
     pthread_mutex_unlock(&tk__g.lock);
-    /* the child must not keep the parent's life lock alive: the lock belongs to the open file
-     * description, which the child shares until it closes its copy */
+    /* The child must not keep the parent's life lock alive: the lock belongs to the open file
+     * description, which the child shares through its copy of the descriptor and of the mapping
+     * until it drops both. Its view of the parent's segment goes now; its own comes lazily. */
     if (tk__g.fd >= 0) {
         close(tk__g.fd);
         tk__g.fd = -1;
     }
-    if (tk__g.hdr && tk__enabled)
-        fork_pending = 1;
+    tk__g.health = &local_health;
+    memset(&local_health, 0, sizeof local_health);
+    if (tk__g.hdr) {
+        munmap(tk__g.hdr, tk__g.size);
+        tk__g.hdr = NULL;
+        free(tk__g.rings);
+        tk__g.rings = NULL;
+        if (tk__enabled)
+            fork_pending = 1; /* tk__enabled stays 1: the next record comes to fork_reinit */
+    }
 }
 
 /* Called with tk__g.lock held. */
 static void fork_reinit_locked(void)
 {
-    tks_header *old = tk__g.hdr;
-    size_t old_size = tk__g.size;
-    tk__ring *old_rings = tk__g.rings;
     fork_pending = 0;
     tk__enabled = 0;
-    tk__g.hdr = NULL;
-    tk__g.rings = NULL;
     tk__g.release_gen = 0;
-    tk__g.health = &local_health;
-    memset(&local_health, 0, sizeof local_health);
-    if (segment_create((int)old->clock_source) == 0) { /* copies the names, same ids */
+    if (segment_create(tk__clock_source) == 0) { /* copies the names, same ids */
         __atomic_store_n(&calib_stop, 0, __ATOMIC_RELAXED);
         start_calibration_thread(tk__g.hdr);
         tk__enabled = 1;
+    } else {
+        tk__g.start_failed = 1;
     }
-    free(old_rings);
-    munmap(old, old_size);
 }
 
 static void fork_reinit(void)
@@ -463,6 +465,7 @@ static int init_locked(const tk_options *o)
             tk__enabled = 1;
         }
     }
+    tk__g.start_failed = !disable && rc != 0;
     __atomic_store_n(&tk__clock_source, source, __ATOMIC_RELEASE);
     __atomic_store_n(&tk__g.initialized, 1, __ATOMIC_RELEASE);
     return rc;
@@ -596,4 +599,18 @@ void tk_thread_name(const char *name)
         pthread_setname_np(pthread_self(), name[0] ? name : "");
     if (tk__tls_ring)
         ring_label(tk__tls_ring);
+}
+
+void tk_health(tk_health_t *out)
+{
+    const tks_health *hl = tk__g.health;
+    const tks_header *h = tk__g.hdr;
+    out->dropped_no_ring = h ? __atomic_load_n(&h->dropped_no_ring, __ATOMIC_RELAXED) : 0;
+    out->dropped_no_space = __atomic_load_n(&hl->dropped_no_space, __ATOMIC_RELAXED);
+    out->dropped_name_full = __atomic_load_n(&hl->dropped_name_full, __ATOMIC_RELAXED);
+    out->names_refused = __atomic_load_n(&hl->names_refused, __ATOMIC_RELAXED);
+    out->timing_dropped = __atomic_load_n(&hl->timing_dropped, __ATOMIC_RELAXED);
+    out->dropped_no_segment = __atomic_load_n(&tk__g.dropped_no_segment, __ATOMIC_RELAXED);
+    out->rings_no_space = __atomic_load_n(&hl->rings_no_space, __ATOMIC_RELAXED);
+    out->flags = __atomic_load_n(&hl->flags, __ATOMIC_RELAXED);
 }

@@ -123,8 +123,10 @@ const char *tk_timer_name(const tk_timer_t *t) { return t ? t->name : "(null)"; 
  * no syscall, no read of anything a collector writes (collectors write nothing). */
 void tk_record(tk_timer_t *t, uint64_t start, uint64_t stop, uint64_t origin)
 {
-    if (TK_UNLIKELY(!tk__enabled))
+    if (TK_UNLIKELY(!tk__enabled)) {
+        tk__drop_disabled();
         return;
+    }
     tk__ring *r = tk__tls_ring;
     if (TK_UNLIKELY(!r)) {
         r = tk__ring_claim();
