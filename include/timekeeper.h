@@ -124,8 +124,10 @@ typedef struct tk_options {
 } tk_options;
 
 /* Initialises the library explicitly (otherwise the first call does it with the environment).
- * Returns 0, TK_EINVAL when already initialised or opts is invalid, TK_ESEGMENT when the segment
- * can't be created (recording is then disabled; the program goes on). Thread-safe. */
+ * Returns 0, TK_EINVAL when already initialised or opts is invalid, TK_ENAMETOOLONG when the
+ * directory is too long for a path, TK_ESEGMENT when the segment can't be created (a directory
+ * refused, no space for its header, ...). On failure one line on stderr says why and recording is
+ * disabled; the program goes on. Thread-safe. */
 TK_API int tk_init(const tk_options *opts);
 /* Nonzero when records are being kept. */
 TK_API int tk_enabled(void);

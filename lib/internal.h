@@ -49,7 +49,7 @@ typedef struct tk__state {
     int timing_fd;        /* -1: TIMING text off; never blocks (see tk__timing_open) */
     int timing_sock;      /* 1: timing_fd is a socket, written with MSG_DONTWAIT */
     int names_full;       /* atomic: the name table filled up; registrations fail at once */
-    int start_failed;     /* a segment was wanted but could not be made: records are counted */
+    int start_failed;     /* atomic: a segment was wanted but could not be made: records are counted */
     uint64_t dropped_no_segment; /* atomic: records dropped because start_failed */
 } tk__state;
 
@@ -82,7 +82,7 @@ TK_HIDDEN uint64_t tk__real_ns(void);
  * could not be made (cost there: one more load and a branch not taken under TK_DISABLE=1). */
 static inline void tk__drop_disabled(void)
 {
-    if (TK_UNLIKELY(tk__g.start_failed))
+    if (TK_UNLIKELY(__atomic_load_n(&tk__g.start_failed, __ATOMIC_RELAXED)))
         __atomic_fetch_add(&tk__g.dropped_no_segment, 1, __ATOMIC_RELAXED);
 }
 /* Sets a health flag; returns nonzero when this call set it first (so the caller tells stderr once). */

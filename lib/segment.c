@@ -327,7 +327,7 @@ static void ring_release(tk__ring *r)
 {
     pthread_mutex_lock(&tk__g.lock);
     __atomic_store_n(&r->hdr->state, (uint32_t)TKS_RING_RELEASED, __ATOMIC_RELEASE);
-    tk__g.release_gen++;
+    __atomic_fetch_add(&tk__g.release_gen, 1, __ATOMIC_RELAXED); /* read without the lock by claims */
     pthread_mutex_unlock(&tk__g.lock);
 }
 
@@ -401,13 +401,13 @@ static void fork_reinit_locked(void)
 {
     fork_pending = 0;
     tk__enabled = 0;
-    tk__g.release_gen = 0;
+    __atomic_store_n(&tk__g.release_gen, 0, __ATOMIC_RELAXED);
     if (segment_create(tk__clock_source) == 0) { /* copies the names, same ids */
         __atomic_store_n(&calib_stop, 0, __ATOMIC_RELAXED);
         start_calibration_thread(tk__g.hdr);
         tk__enabled = 1;
     } else {
-        tk__g.start_failed = 1;
+        __atomic_store_n(&tk__g.start_failed, 1, __ATOMIC_RELAXED);
     }
 }
 
@@ -465,7 +465,7 @@ static int init_locked(const tk_options *o)
             tk__enabled = 1;
         }
     }
-    tk__g.start_failed = !disable && rc != 0;
+    __atomic_store_n(&tk__g.start_failed, !disable && rc != 0, __ATOMIC_RELAXED);
     __atomic_store_n(&tk__clock_source, source, __ATOMIC_RELEASE);
     __atomic_store_n(&tk__g.initialized, 1, __ATOMIC_RELEASE);
     return rc;
