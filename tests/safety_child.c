@@ -6,6 +6,7 @@
  *       --tmpfs SIZE  run MODE in a private mount namespace, with TK_DIR on a fresh tmpfs of SIZE
  *                     bytes (suffix k/m); --fill first fills it up to 64 KiB. Prints the exit status
  *                     and the files left in TK_DIR afterwards. Exits 77 when the kernel refuses.
+ *                     MODE may be "--exec PROGRAM ARGS": that program runs there instead.
  *       threads N     N threads, each registering names at its first call and recording spans and
  *                     points; prints tk_health and the header's counters
  *       init          tk_init(NULL): prints its code, whether recording is on and the path
@@ -299,7 +300,7 @@ static int mode_hold(int with_child)
 
 /* ---- a private tmpfs ---------------------------------------------------------------------------- */
 
-static int run_in_tmpfs(const char *size, int fill, char **argv)
+static int run_in_tmpfs(const char *size, int fill, const char *exe, char **argv)
 {
     if (unshare(CLONE_NEWNS) != 0) {
         printf("SKIP: unshare(CLONE_NEWNS): %s\n", strerror(errno));
@@ -337,7 +338,7 @@ static int run_in_tmpfs(const char *size, int fill, char **argv)
     pid_t pid = fork();
     if (pid == 0) {
         setenv("TK_DIR", dir, 1);
-        execv("/proc/self/exe", argv);
+        execvp(exe, argv);
         _exit(127);
     }
     int st = 0;
@@ -370,8 +371,10 @@ int main(int argc, char **argv)
         const char *size = argv[2];
         int fill = argc >= 4 && strcmp(argv[3], "--fill") == 0;
         char **rest = argv + 3 + fill;
+        if (rest[0] && strcmp(rest[0], "--exec") == 0 && rest[1])
+            return run_in_tmpfs(size, fill, rest[1], rest + 1);
         rest[-1] = argv[0]; /* argv for the re-executed program: argv[0] MODE ARGS */
-        return run_in_tmpfs(size, fill, rest - 1);
+        return run_in_tmpfs(size, fill, "/proc/self/exe", rest - 1);
     }
     const char *mode = argc > 1 ? argv[1] : "";
     int a = argc > 2 ? atoi(argv[2]) : 0, b = argc > 3 ? atoi(argv[3]) : 0;

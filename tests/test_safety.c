@@ -149,6 +149,48 @@ static void full_tmpfs_without_room_for_a_header_leaves_nothing_and_counts(void 
     free(r);
 }
 
+/* Python's first point() and timer in threads, on a tmpfs with no room for a ring. */
+static void full_tmpfs_under_python_first_points_no_signal(void **state)
+{
+    (void)state;
+#ifndef TK_TEST_PYTHONPATH
+    fprintf(stderr, "skipped: the Python extension is not built for this build type\n");
+    skip();
+#else
+    char so_dir[600];
+    snprintf(so_dir, sizeof so_dir, "%s/timekeeper/__init__.py", TK_TEST_PYTHONPATH);
+    if (access(so_dir, R_OK) != 0 || access("/usr/bin/python3", X_OK) != 0) {
+        fprintf(stderr, "skipped: no Python extension in %s\n", TK_TEST_PYTHONPATH);
+        skip();
+    }
+    tu_run_result *r = malloc(sizeof *r);
+    static const char script[] =
+        "import threading, timekeeper\n"
+        "def work(i):\n"
+        "    t = timekeeper.timer('py.work')\n"
+        "    for k in range(500):\n"
+        "        timekeeper.point('PY_FIRST_POINT', i, k, None, n=1)\n"
+        "        with t: pass\n"
+        "ts = [threading.Thread(target=work, args=(i,)) for i in range(8)]\n"
+        "[t.start() for t in ts]; [t.join() for t in ts]\n"
+        "print('python_done=1')\n";
+    static const char *const args[] = {"--tmpfs", "1m", "--exec", "/usr/bin/python3", "-c", script,
+                                       NULL};
+    const char *const vars[] = {"PYTHONPATH=" TK_TEST_PYTHONPATH, "PYTHONDONTWRITEBYTECODE=1", NULL};
+    run_child(args, vars, 60, r);
+    if (skipped(r)) {
+        free(r);
+        skip();
+    }
+    expect_clean_exit(r);
+    assert_text_equal("1", value(r, "python_done"), "the script ran to its end; stderr:\n%s", r->err);
+    assert_text_equal("0", value(r, "exit"), "no SIGBUS in Python; stderr:\n%s", r->err);
+    assert_u64_equal(0, num(r, "tmp_files"), "no .tmp- file is left");
+    assert_u64_equal(1, occurrences(r->err, "no space in"), "one line on stderr:\n%s", r->err);
+    free(r);
+#endif
+}
+
 /* ---- item 2: fork ------------------------------------------------------------------------------- */
 
 static void hundreds_of_forks_under_load_all_finish(void **state)
@@ -334,6 +376,7 @@ int main(void)
         cmocka_unit_test(full_tmpfs_drops_a_ring_that_does_not_fit_and_counts_it),
         cmocka_unit_test(full_tmpfs_with_default_rings_drops_every_record_exactly),
         cmocka_unit_test(full_tmpfs_without_room_for_a_header_leaves_nothing_and_counts),
+        cmocka_unit_test(full_tmpfs_under_python_first_points_no_signal),
         cmocka_unit_test(hundreds_of_forks_under_load_all_finish),
         cmocka_unit_test(full_name_table_is_told_once_and_costs_no_more_than_a_record),
         cmocka_unit_test(timing_lines_into_an_unread_pipe_are_dropped_and_counted_never_waited_for),
