@@ -57,7 +57,7 @@ int tk__clock_detect(const char *env_clock)
         if (strcmp(env_clock, "monotonic") == 0)
             return TK_CLOCK_MONOTONIC;
         if (strcmp(env_clock, "tsc") != 0 && strcmp(env_clock, "auto") != 0)
-            fprintf(stderr, "timekeeper: TK_CLOCK='%s' is not tsc|monotonic; using auto\n",
+            tk__warn("timekeeper: TK_CLOCK='%s' is not tsc|monotonic; using auto\n",
                     env_clock);
     }
 #if defined(__x86_64__)

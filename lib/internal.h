@@ -87,8 +87,8 @@ static inline void tk__drop_disabled(void)
 }
 /* Sets a health flag; returns nonzero when this call set it first (so the caller tells stderr once). */
 TK_HIDDEN int tk__health_flag_once(uint32_t flag);
-/* Writes one formatted line to stderr without ever blocking (dropped when stderr is a full pipe).
- * For the warnings that can be printed from a recording call. */
+/* Writes one formatted line (at most 511 bytes) to stderr without ever blocking: dropped when
+ * stderr is a full pipe. Every line the library prints goes through here. */
 TK_HIDDEN void tk__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Opens the TK_TIMING output so that a write never blocks; sets timing_fd (init, lock held). */
 TK_HIDDEN void tk__timing_open(void);

@@ -79,8 +79,10 @@ void tk__warn(const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return;
-    if ((size_t)n >= sizeof line)
+    if ((size_t)n >= sizeof line) { /* cut, but still one whole line */
         n = (int)sizeof line - 1;
+        line[n - 1] = '\n';
+    }
     int packed = __atomic_load_n(&warn_fd_sock, __ATOMIC_ACQUIRE);
     if (packed < 0) {
         int sock, fd = nonblocking_twin(STDERR_FILENO, &sock), want = fd * 2 + sock, none = -1;
@@ -104,7 +106,7 @@ void tk__timing_open(void)
         /* O_NONBLOCK: a FIFO nobody reads fails here instead of waiting */
         fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0600);
         if (fd < 0)
-            fprintf(stderr, "timekeeper: cannot open TK_TIMING_FILE=%s: %s; using stderr\n", file,
+            tk__warn("timekeeper: cannot open TK_TIMING_FILE=%s: %s; using stderr\n", file,
                     strerror(errno));
     }
     if (fd < 0)

@@ -49,7 +49,7 @@ static uint32_t env_u32(const char *name, uint32_t def, uint32_t lo, uint32_t hi
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || *end || *s == '-' || v < lo || v > hi || (pow2 && (v & (v - 1)))) {
-        fprintf(stderr, "timekeeper: %s='%s' is not %s in [%u, %u]; using %u\n", name, s,
+        tk__warn("timekeeper: %s='%s' is not %s in [%u, %u]; using %u\n", name, s,
                 pow2 ? "a power of two" : "a number", lo, hi, def);
         return def;
     }
@@ -64,7 +64,7 @@ static int env_flag(const char *name)
         return 0;
     if (strcmp(s, "1") == 0)
         return 1;
-    fprintf(stderr, "timekeeper: %s='%s' is not 0 or 1; using 0\n", name, s);
+    tk__warn("timekeeper: %s='%s' is not 0 or 1; using 0\n", name, s);
     return 0;
 }
 
@@ -100,7 +100,7 @@ static void start_calibration_thread(tks_header *h)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 64 * 1024);
     if (pthread_create(&th, &attr, calibration_main, h) != 0)
-        fprintf(stderr, "timekeeper: cannot start the calibration thread; long runs may drift\n");
+        tk__warn("timekeeper: cannot start the calibration thread; long runs may drift\n");
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
@@ -152,16 +152,16 @@ static int dir_check(int dfd, const char *dir)
 {
     struct stat st;
     if (fstat(dfd, &st) != 0) {
-        fprintf(stderr, "timekeeper: cannot stat %s: %s; recording disabled\n", dir, strerror(errno));
+        tk__warn("timekeeper: cannot stat %s: %s; recording disabled\n", dir, strerror(errno));
         return TK_ESEGMENT;
     }
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
-        fprintf(stderr, "timekeeper: %s is writable by others and not sticky (mode %04o); "
+        tk__warn("timekeeper: %s is writable by others and not sticky (mode %04o); "
                 "recording disabled\n", dir, (unsigned)(st.st_mode & 07777));
         return TK_ESEGMENT;
     }
     if (st.st_uid != geteuid() && st.st_uid != 0) {
-        fprintf(stderr, "timekeeper: %s belongs to uid %u, not to this user (%u); "
+        tk__warn("timekeeper: %s belongs to uid %u, not to this user (%u); "
                 "recording disabled\n", dir, (unsigned)st.st_uid, (unsigned)geteuid());
         return TK_ESEGMENT;
     }
@@ -207,7 +207,7 @@ static int segment_create(int clock_source)
     int fd = -1, created = 0, rc = TK_ESEGMENT, err;
     int dfd = open(tk__g.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
-        fprintf(stderr, "timekeeper: cannot open %s: %s; recording disabled\n", tk__g.dir,
+        tk__warn("timekeeper: cannot open %s: %s; recording disabled\n", tk__g.dir,
                 strerror(errno));
         goto err;
     }
@@ -215,19 +215,19 @@ static int segment_create(int clock_source)
         goto err;
     fd = openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        fprintf(stderr, "timekeeper: cannot create a segment in %s: %s; recording disabled\n",
+        tk__warn("timekeeper: cannot create a segment in %s: %s; recording disabled\n",
                 tk__g.dir, strerror(errno));
         goto err;
     }
     created = 1;
     if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)size) != 0 || life_lock(fd) != 0 ||
         (mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
-        fprintf(stderr, "timekeeper: cannot size, lock or map %s/%s (%zu bytes): %s; "
+        tk__warn("timekeeper: cannot size, lock or map %s/%s (%zu bytes): %s; "
                 "recording disabled\n", tk__g.dir, tmp, size, strerror(errno));
         goto err;
     }
     if ((err = posix_fallocate(fd, 0, (off_t)rings_off)) != 0) {
-        fprintf(stderr, "timekeeper: no space for a segment header in %s (%zu bytes): %s; "
+        tk__warn("timekeeper: no space for a segment header in %s (%zu bytes): %s; "
                 "recording disabled\n", tk__g.dir, rings_off, strerror(err));
         goto err;
     }
@@ -260,7 +260,7 @@ static int segment_create(int clock_source)
 
     tk__g.rings = calloc(rings, sizeof *tk__g.rings);
     if (!tk__g.rings) {
-        fprintf(stderr, "timekeeper: out of memory; recording disabled\n");
+        tk__warn("timekeeper: out of memory; recording disabled\n");
         goto err;
     }
     for (uint32_t i = 0; i < rings; i++) {
@@ -275,7 +275,7 @@ static int segment_create(int clock_source)
     __atomic_store_n(&h->name_count, n, __ATOMIC_RELEASE);
     __atomic_store_n(&h->state, (uint32_t)TKS_STATE_LIVE, __ATOMIC_RELEASE);
     if (renameat(dfd, tmp, dfd, name) != 0) {
-        fprintf(stderr, "timekeeper: cannot publish %s: %s; recording disabled\n", tk__g.path,
+        tk__warn("timekeeper: cannot publish %s: %s; recording disabled\n", tk__g.path,
                 strerror(errno));
         goto err;
     }
@@ -434,7 +434,7 @@ static int init_locked(const tk_options *o)
     const size_t name_max = sizeof TKS_FILE_PREFIX + 10 + 1 + 20 + sizeof TKS_FILE_SUFFIX;
     int dir_rc = 0;
     if (strlen(dir) + 1 + name_max >= sizeof tk__g.path) {
-        fprintf(stderr, "timekeeper: the segment directory (%zu bytes, from %s) is too long for a "
+        tk__warn("timekeeper: the segment directory (%zu bytes, from %s) is too long for a "
                 "path; recording disabled\n", strlen(dir), o && o->dir ? "tk_options.dir" : "TK_DIR");
         tk__g.dir[0] = '\0';
         dir_rc = TK_ENAMETOOLONG;

@@ -13,6 +13,7 @@
  *       labels N R    registers N labels with the cached-label pattern, then R more points with a
  *                     label that failed; stderr is a pipe nobody reads
  *       timing N      N points with TK_TIMING=1 while stderr is a pipe nobody reads
+ *       fullpipe      tk_init with a bad TK_RING_SIZE while stderr is an unread pipe filled up
  *       forks N       forks N children while threads record and register; each child records
  *       hold [fork]   records, prints path=, then waits for stdin to close; "fork" leaves a child
  *                     that holds the inherited descriptors and waits as well */
@@ -189,6 +190,26 @@ static int mode_labels(int n, int reps)
     printf("failed_point_ns=%.1f\nrecorded_point_ns=%.1f\n", (double)best_fail / reps,
            (double)best_ok / reps);
     print_health();
+    return 0;
+}
+
+/* The library's own warning lines must not wait either: stderr is full before the first call. */
+static int mode_fullpipe(void)
+{
+    int rfd = stderr_unread_pipe();
+    int fl = fcntl(STDERR_FILENO, F_GETFL);
+    fcntl(STDERR_FILENO, F_SETFL, fl | O_NONBLOCK);
+    static const char fill[4096];
+    size_t filled = 0;
+    while (write(STDERR_FILENO, fill, sizeof fill) > 0)
+        filled += sizeof fill;
+    while (write(STDERR_FILENO, fill, 1) > 0)
+        filled++;
+    fcntl(STDERR_FILENO, F_SETFL, fl); /* blocking again, as the program's stderr was */
+    setenv("TK_RING_SIZE", "not-a-number", 1);
+    int rc = tk_init(NULL);
+    printf("filled=%zu\nrc=%d\n", filled, rc);
+    (void)rfd;
     return 0;
 }
 
@@ -389,6 +410,8 @@ int main(int argc, char **argv)
         return mode_labels(a, b);
     if (strcmp(mode, "timing") == 0)
         return mode_timing(a);
+    if (strcmp(mode, "fullpipe") == 0)
+        return mode_fullpipe();
     if (strcmp(mode, "forks") == 0)
         return mode_forks(a);
     if (strcmp(mode, "hold") == 0)

@@ -267,6 +267,24 @@ static void timing_lines_into_an_unread_pipe_are_dropped_and_counted_never_waite
     free(r);
 }
 
+static void library_warnings_into_a_full_pipe_never_wait(void **state)
+{
+    (void)state;
+    tu_run_result *r = malloc(sizeof *r);
+    static const char *const args[] = {"fullpipe", NULL};
+    char dir[64], dirvar[80];
+    assert_non_null(tu_mkdtemp(dir, sizeof dir));
+    snprintf(dirvar, sizeof dirvar, "TK_DIR=%s", dir);
+    const char *const vars[] = {dirvar, NULL};
+    run_child(args, vars, 20, r);
+    expect_clean_exit(r); /* before: the warning about TK_RING_SIZE waited for a reader forever */
+    assert_text_equal("0", value(r, "rc"), "tk_init goes on with the default");
+    if (num(r, "filled") < 4096)
+        tu_fail("the pipe was not filled (%s bytes)", value(r, "filled"));
+    tu_rmdir(dir);
+    free(r);
+}
+
 /* ---- item 9: TK_DIR never cut ------------------------------------------------------------------- */
 
 static void tk_dir_too_long_for_a_path_is_refused_with_one_line(void **state)
@@ -380,6 +398,7 @@ int main(void)
         cmocka_unit_test(hundreds_of_forks_under_load_all_finish),
         cmocka_unit_test(full_name_table_is_told_once_and_costs_no_more_than_a_record),
         cmocka_unit_test(timing_lines_into_an_unread_pipe_are_dropped_and_counted_never_waited_for),
+        cmocka_unit_test(library_warnings_into_a_full_pipe_never_wait),
         cmocka_unit_test(tk_dir_too_long_for_a_path_is_refused_with_one_line),
         cmocka_unit_test(tk_dir_longer_than_255_bytes_is_used_whole),
         cmocka_unit_test(segment_directory_others_can_write_without_sticky_bit_is_refused),
