@@ -22,6 +22,11 @@
  *     TK_CLOCK        tsc | monotonic (default: tsc when an invariant TSC is advertised)
  *     TK_TIMING       1: labeled points are also written as TIMING text lines (see tk_point)
  *     TK_TIMING_FILE  file for those lines instead of stderr
+ *
+ * The segment directory must belong to this user (or root) and, when others may write to it, be
+ * sticky (as /dev/shm is); otherwise, or when TK_DIR is too long for a path, nothing is recorded and
+ * one line says why. TIMING lines never block the program: a line that a full pipe can't take at
+ * once is dropped and counted (tk_health).
  */
 #ifndef TIMEKEEPER_H
 #define TIMEKEEPER_H
@@ -121,8 +126,10 @@ typedef struct tk_options {
 } tk_options;
 
 /* Initialises the library explicitly (otherwise the first call does it with the environment).
- * Returns 0, TK_EALREADY when already initialised, TK_EINVAL when opts is invalid, TK_ESEGMENT when
- * the segment can't be created (recording is then disabled; the program goes on). Thread-safe. */
+ * Returns 0, TK_EALREADY when already initialised, TK_EINVAL when opts is invalid,
+ * TK_ENAMETOOLONG when the directory is too long for a path, TK_ESEGMENT when the segment can't be
+ * created (a directory refused, no space for its header, ...). On failure one line on stderr says
+ * why and recording is disabled; the program goes on. Thread-safe. */
 TK_API int tk_init(const tk_options *opts);
 /* Nonzero when records are being kept. */
 TK_API int tk_enabled(void);
@@ -312,7 +319,27 @@ TK_API void tk_sequence_free(tk_sequence_t *s);
 
 
 /* ---- production safety ---------------------------------------------------------------------------- */
-/* (the section of library health: drops and their reasons) */
+/* The library never makes the program pay for its own failures: the segment's space is reserved
+ * before it is written (a full filesystem drops records, never raises SIGBUS), every lock it owns
+ * is carried over fork(), a failure is remembered (one line on stderr) and later calls that would
+ * fail again cost a flag test, and TIMING text lines are never waited for (a line a full pipe can't
+ * take now is dropped). What was dropped is counted, by reason, here and in the segment's header
+ * (docs/segment-format.md, `health`), where a collector shows it. */
+typedef struct tk_health {
+    uint64_t dropped_no_ring;   /* records: every ring was owned by a live thread (TK_MAX_THREADS) */
+    uint64_t dropped_no_space;  /* records: no space on the filesystem for the thread's ring */
+    uint64_t dropped_name_full; /* points whose label is 0 while the name table is full */
+    uint64_t names_refused;     /* timer/label registrations refused: the name table is full */
+    uint64_t timing_dropped;    /* TIMING lines dropped: the output would have blocked */
+    uint64_t dropped_no_segment; /* records: the segment could not be created (no header in a
+                                    collector's view; only this process can tell) */
+    uint32_t rings_no_space;    /* threads that found no space for a ring */
+    uint32_t flags;             /* 1 no space seen, 2 name table full, 4 TIMING lines dropped */
+} tk_health_t;
+
+/* Fills *out with this process's drop counters (relaxed reads; all zero before the first call into
+ * the library). Thread-safe, never blocks, can't fail. */
+TK_API void tk_health(tk_health_t *out);
 
 
 #ifdef __cplusplus
