@@ -9,3 +9,7 @@ add_test(NAME namespace_liveness COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_nam
 set_tests_properties(namespace_liveness PROPERTIES LABELS integration TIMEOUT 60)
 add_test(NAME scribbled_live_segment COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_scribble.sh ${CMAKE_BINARY_DIR}/bin)
 set_tests_properties(scribbled_live_segment PROPERTIES LABELS integration TIMEOUT 120)
+add_executable(tk_sparse_segment tools/tk_sparse_segment.c)
+target_include_directories(tk_sparse_segment PRIVATE ${PROJECT_SOURCE_DIR})
+add_test(NAME sparse_hostile_segments COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_sparse.sh ${CMAKE_BINARY_DIR}/bin)
+set_tests_properties(sparse_hostile_segments PROPERTIES LABELS integration TIMEOUT 60)
