@@ -1,0 +1,2 @@
+# Histogram encoding, trace encoders (Perfetto protobuf, Chrome JSON), export and diff.
+tk_add_test(test_hist_codec SOURCES test_hist_codec.c LABELS unit)
