@@ -3,6 +3,8 @@
 # Idempotent: does nothing (and needs no network) when everything is already there.
 set -eu
 PKGS="build-essential cmake pkg-config libcmocka-dev libncurses-dev python3 python3-dev python3-pytest tmux"
+# Recordings (export, diff) and the tests that read them: SQLite, protoc to decode Perfetto traces.
+PKGS="$PKGS libsqlite3-dev sqlite3 protobuf-compiler"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
