@@ -10,3 +10,8 @@ if(TK_EXPORT_SQLITE_FOUND)
            ${CMAKE_BINARY_DIR}/bin ${PROJECT_SOURCE_DIR})
   set_tests_properties(export_formats PROPERTIES LABELS integration TIMEOUT 60)
 endif()
+if(TK_EXPORT_SQLITE_FOUND)
+  add_test(NAME diff_regression_vs_jitter COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_diff.sh
+           ${CMAKE_BINARY_DIR}/bin)
+  set_tests_properties(diff_regression_vs_jitter PROPERTIES LABELS integration TIMEOUT 60)
+endif()
