@@ -48,8 +48,8 @@ static int cmd_diff(int argc, char **argv);
 const cli_command cmd_diff_def = {
     "diff", cmd_diff, "compare two recordings: what got slower, beyond the noise",
     "[--json] [--fail-on RULE]... [--min-change PCT] A.db B.db",
-    "For every timer (processing and latency) of two recordings: count, p50, p99 and max in A and\n"
-    "in B, the relative change from A to B, sorted by the largest regression, and a verdict:\n"
+    "For every timer (processing and latency) and every component callback of two recordings:\n"
+    "count, p50, p99 and max in A and in B, the relative change from A to B, sorted by the largest regression, and a verdict:\n"
     "  regressed / improved   the change of p50 or p99 is beyond the noise and at least\n"
     "                         --min-change;\n"
     "  noise                  the change is within what the runs' own variation explains;\n"
@@ -120,9 +120,14 @@ static int on_option(void *ctx, int key, const char *arg)
 
 /* ---- one recording: a histogram per interval and a total per series ------------------------ */
 
+enum { K_PROCESSING = 0, K_LATENCY = 1, K_CALL = 2 };
+static const char *const kind_names[3] = {"processing", "latency", "call"};
+static const char *const kind_short[3] = {"proc", "lat", "call"};
+
 typedef struct series {
-    char process[64], timer[64];
-    int latency;
+    char process[64], timer[128]; /* timer: a timer's name, or "component.callback" */
+    int kind;
+    hist **sparse;     /* while loading calls: per interval of the run, NULL when empty */
     hist **iv;         /* per-interval histograms */
     size_t niv, capiv;
     hist *total;       /* the `total` window, or the merge of the intervals */
@@ -138,6 +143,8 @@ typedef struct run {
     size_t nprocs;
     struct { int64_t id, process; char name[64]; int timer; } *names;
     size_t nnames;
+    tk_rec_interval *ivs;   /* `interval` windows, by start */
+    size_t nivs;
     int err;
 } run;
 
@@ -169,10 +176,10 @@ static int on_name(void *ctx, const tk_rec_name *n)
     return 0;
 }
 
-static series *series_of(run *r, const char *process, const char *timer, int latency)
+static series *series_of(run *r, const char *process, const char *timer, int kind)
 {
     for (size_t i = 0; i < r->n; i++)
-        if (r->s[i].latency == latency && !strcmp(r->s[i].timer, timer) &&
+        if (r->s[i].kind == kind && !strcmp(r->s[i].timer, timer) &&
             !strcmp(r->s[i].process, process))
             return &r->s[i];
     if (r->n == r->cap) {
@@ -187,28 +194,126 @@ static series *series_of(run *r, const char *process, const char *timer, int lat
     memset(s, 0, sizeof *s);
     snprintf(s->process, sizeof s->process, "%s", process);
     snprintf(s->timer, sizeof s->timer, "%s", timer);
-    s->latency = latency;
+    s->kind = kind;
     if (!(s->total = hist_new()))
         return NULL;
     r->n++;
     return s;
 }
 
+/* The name with id and its process's name; NULL when unknown. */
+static const char *name_of(run *r, int64_t id, const char **process)
+{
+    *process = "";
+    for (size_t i = 0; i < r->nnames; i++) {
+        if (r->names[i].id == id) {
+            for (size_t j = 0; j < r->nprocs; j++)
+                if (r->procs[j].id == r->names[i].process)
+                    *process = r->procs[j].name;
+            return r->names[i].name;
+        }
+    }
+    return NULL;
+}
+
+static int add_interval_hist(series *s, hist *h)
+{
+    if (s->niv == s->capiv) {
+        size_t cap = s->capiv ? s->capiv * 2 : 32;
+        hist **iv = realloc(s->iv, cap * sizeof *iv);
+        if (!iv)
+            return -ENOMEM;
+        s->iv = iv;
+        s->capiv = cap;
+    }
+    s->iv[s->niv++] = h;
+    return 0;
+}
+
+static int on_interval(void *ctx, const tk_rec_interval *i)
+{
+    run *r = ctx;
+    if (i->total)
+        return 0;
+    void *q = realloc(r->ivs, (r->nivs + 1) * sizeof *r->ivs);
+    if (!q)
+        return -ENOMEM;
+    r->ivs = q;
+    r->ivs[r->nivs++] = *i;
+    return 0;
+}
+
+static int cmp_interval(const void *x, const void *y)
+{
+    const tk_rec_interval *a = x, *b = y;
+    return a->start_mono_ns < b->start_mono_ns ? -1 : a->start_mono_ns > b->start_mono_ns;
+}
+
+/* The index of the interval holding ns, -1 when none does. */
+static long interval_at(const run *r, uint64_t ns)
+{
+    size_t lo = 0, hi = r->nivs;
+    while (lo < hi) { /* the first interval starting after ns */
+        size_t mid = (lo + hi) / 2;
+        if (r->ivs[mid].start_mono_ns <= ns)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0 || ns >= r->ivs[lo - 1].end_mono_ns)
+        return -1;
+    return (long)lo - 1;
+}
+
+/* A component callback's call: into its series' total and the histogram of its interval. */
+static int on_call(void *ctx, const tk_rec_call *c)
+{
+    run *r = ctx;
+    const char *process, *component = name_of(r, c->component, &process);
+    if (!component)
+        return 0;
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", component, c->callback);
+    series *s = series_of(r, process, key, K_CALL);
+    if (!s)
+        return -ENOMEM;
+    if (hist_record(s->total, c->dur_ns) < 0)
+        return -ENOMEM;
+    long i = interval_at(r, c->start_ns);
+    if (i < 0)
+        return 0;
+    if (!s->sparse && !(s->sparse = calloc(r->nivs, sizeof *s->sparse)))
+        return -ENOMEM;
+    if (!s->sparse[i] && !(s->sparse[i] = hist_new()))
+        return -ENOMEM;
+    return hist_record(s->sparse[i], c->dur_ns) < 0 ? -ENOMEM : 0;
+}
+
+/* After the calls: the non-empty intervals of each call series become its interval list. */
+static int compact_calls(run *r)
+{
+    for (size_t k = 0; k < r->n; k++) {
+        series *s = &r->s[k];
+        if (!s->sparse)
+            continue;
+        for (size_t i = 0; i < r->nivs; i++) {
+            if (s->sparse[i] && add_interval_hist(s, s->sparse[i]) < 0)
+                return -ENOMEM;
+            s->sparse[i] = NULL;
+        }
+        free(s->sparse);
+        s->sparse = NULL;
+    }
+    return 0;
+}
+
 static int on_stat(void *ctx, const tk_rec_stat *st)
 {
     run *r = ctx;
-    const char *timer = NULL, *process = "";
-    for (size_t i = 0; i < r->nnames; i++) {
-        if (r->names[i].id == st->timer) {
-            timer = r->names[i].name;
-            for (size_t j = 0; j < r->nprocs; j++)
-                if (r->procs[j].id == r->names[i].process)
-                    process = r->procs[j].name;
-        }
-    }
+    const char *process, *timer = name_of(r, st->timer, &process);
     if (!timer)
         return 0; /* a row naming no timer: skipped */
-    series *s = series_of(r, process, timer, st->latency);
+    series *s = series_of(r, process, timer, st->latency ? K_LATENCY : K_PROCESSING);
     if (!s)
         return -ENOMEM;
     hist *h = hist_new();
@@ -229,17 +334,10 @@ static int on_stat(void *ctx, const tk_rec_stat *st)
     }
     if (!s->has_total)
         hist_merge(s->total, h);
-    if (s->niv == s->capiv) {
-        size_t cap = s->capiv ? s->capiv * 2 : 32;
-        hist **iv = realloc(s->iv, cap * sizeof *iv);
-        if (!iv) {
-            hist_free(h);
-            return -ENOMEM;
-        }
-        s->iv = iv;
-        s->capiv = cap;
+    if (add_interval_hist(s, h) < 0) {
+        hist_free(h);
+        return -ENOMEM;
     }
-    s->iv[s->niv++] = h;
     return 0;
 }
 
@@ -249,11 +347,16 @@ static void run_free(run *r)
         for (size_t j = 0; j < r->s[i].niv; j++)
             hist_free(r->s[i].iv[j]);
         free(r->s[i].iv);
+        if (r->s[i].sparse)
+            for (size_t j = 0; j < r->nivs; j++)
+                hist_free(r->s[i].sparse[j]);
+        free(r->s[i].sparse);
         hist_free(r->s[i].total);
     }
     free(r->s);
     free(r->procs);
     free(r->names);
+    free(r->ivs);
 }
 
 static int load(run *r, const char *path)
@@ -262,8 +365,13 @@ static int load(run *r, const char *path)
     tk_rec *rec;
     int rc = tk_rec_open(path, &rec);
     if (rc == 0 && (rc = tk_rec_processes(rec, on_proc, r)) == 0 &&
-        (rc = tk_rec_names(rec, on_name, r)) == 0)
-        rc = tk_rec_stats(rec, on_stat, r);
+        (rc = tk_rec_names(rec, on_name, r)) == 0 &&
+        (rc = tk_rec_intervals(rec, on_interval, r)) == 0 &&
+        (rc = tk_rec_stats(rec, on_stat, r)) == 0) {
+        qsort(r->ivs, r->nivs, sizeof *r->ivs, cmp_interval);
+        if ((rc = tk_rec_calls(rec, on_call, r)) == 0)
+            rc = compact_calls(r);
+    }
     if (rc != 0)
         cli_error("diff", "%s: %s", path,
                   rc == -ENOENT ? "no such file" : rc == -ENOMEM ? "out of memory"
@@ -446,7 +554,7 @@ static void print_json(const diff_opts *o, const char *pa, const char *pb, row *
         cli_json_str(stdout, s->process);
         printf(",\"timer\":");
         cli_json_str(stdout, s->timer);
-        printf(",\"kind\":\"%s\"", s->latency ? "latency" : "processing");
+        printf(",\"kind\":\"%s\"", kind_names[s->kind]);
         const numbers *ns[2] = {w->a ? &w->na : NULL, w->b ? &w->nb : NULL};
         for (int k = 0; k < 2; k++) {
             printf(",\"%s\":", k ? "b" : "a");
@@ -493,7 +601,7 @@ static void print_table(const diff_opts *o, row *rows, size_t n)
     for (size_t i = 0; i < n; i++) {
         row *w = &rows[i];
         const series *s = w->a ? w->a : w->b;
-        char name[160], b[12][32];
+        char name[200], b[12][32];
         snprintf(name, sizeof name, "%s/%s", s->process, s->timer);
         uint64_t v[6] = {w->na.p50, w->nb.p50, w->na.p99, w->nb.p99, w->na.max, w->nb.max};
         for (int k = 0; k < 6; k++) {
@@ -517,7 +625,7 @@ static void print_table(const diff_opts *o, row *rows, size_t n)
             if (fires(&o->gates[g], w))
                 snprintf(fired, sizeof fired, "  FAIL %s", o->gates[g].text);
         printf("%-28.28s %-4s %9s %9s %7s %9s %9s %7s %9s %9s %7s %9s %7s  %s%s%s\n", name,
-               s->latency ? "lat" : "proc", b[0], b[1], b[6], b[2], b[3], b[7], b[4], b[5], b[8],
+               kind_short[s->kind], b[0], b[1], b[6], b[2], b[3], b[7], b[4], b[5], b[8],
                w->b ? b[10] : "-", b[9], w->verdict, why, fired);
     }
 }
@@ -540,7 +648,7 @@ static int diff(const diff_opts *o, const char *pa, const char *pb)
     for (size_t i = 0; i < a.n; i++) {
         rows[n].a = &a.s[i];
         for (size_t j = 0; j < b.n; j++)
-            if (b.s[j].latency == a.s[i].latency && !strcmp(b.s[j].timer, a.s[i].timer) &&
+            if (b.s[j].kind == a.s[i].kind && !strcmp(b.s[j].timer, a.s[i].timer) &&
                 !strcmp(b.s[j].process, a.s[i].process))
                 rows[n].b = &b.s[j];
         n++;

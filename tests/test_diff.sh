@@ -64,6 +64,15 @@ if "$BIN/timekeeper" diff --fail-on 'count<-10%' "$T/a.db" "$T/d.db" >/dev/null;
 fi
 "$BIN/timekeeper" diff --fail-on 'count<-30%' "$T/a.db" "$T/d.db" >/dev/null || fail "count<-30%"
 
+# Component callbacks (the calls table) are compared the same way, per interval of their start.
+fake "$T/ca.db" --seed 1 --per 500 --component tracker:30000:0.3:0.05 --component filter:5000:0.3:0.05
+fake "$T/cb.db" --seed 2 --per 500 --component tracker:36000:0.3:0.05 --component filter:5000:0.3:0.05
+if "$BIN/timekeeper" diff --fail-on 'p50>5%' "$T/ca.db" "$T/cb.db" >"$T/table"; then
+    fail "a slower component must fail: $(cat "$T/table")"
+fi
+grep "^gateway/tracker.event *call" "$T/table" | grep -q regressed || fail "tracker: $(cat "$T/table")"
+grep "^gateway/filter.event *call" "$T/table" | grep -q " noise " || fail "filter: $(cat "$T/table")"
+
 set +e
 "$BIN/timekeeper" diff --fail-on 'p42>5%' "$T/a.db" "$T/b.db" >/dev/null 2>&1
 [ $? = 2 ] || fail "a bad rule is a usage error"

@@ -8,6 +8,8 @@
  *   tk_fake_recording OUT.db --timer NAME:MEDIAN_NS:SPREAD:DRIFT [...] --intervals K --per M
  *       per-interval statistics of each timer: M log-normal values per interval around MEDIAN_NS
  *       (SPREAD: sigma of log), the interval's median moved by DRIFT x N(0, 1) (run noise)
+ *   ... --component NAME:MEDIAN_NS:SPREAD:DRIFT
+ *       the same as M `event` calls per interval of a component (calls table)
  */
 #include <math.h>
 #include <sqlite3.h>
@@ -178,8 +180,11 @@ typedef struct timer_spec {
     double median, spread, drift;
 } timer_spec;
 
-static void stats(const timer_spec *ts, int ntimers, int intervals, long per)
+static void stats(const timer_spec *ts, int ntimers, const timer_spec *cs, int ncomps,
+                  int intervals, long per)
 {
+    sqlite3_stmt *call = prep("INSERT INTO calls(process, thread, sequence, component, callback,"
+                              " arg, start_ns, dur_ns, status) VALUES(1,1,0,?,'event',?,?,?,0)");
     sqlite3_stmt *nm = prep("INSERT INTO names VALUES(?,1,?,'timer',?)");
     sqlite3_stmt *iv = prep("INSERT INTO intervals VALUES(?,?,?,?,0,1.0)");
     sqlite3_stmt *sr = prep("INSERT INTO stats VALUES(?,?,'processing',?,?,?,?,?,?,?,?,?,0,?)");
@@ -190,7 +195,15 @@ static void stats(const timer_spec *ts, int ntimers, int intervals, long per)
         sqlite3_bind_text(nm, 3, ts[j].name, -1, SQLITE_STATIC);
         step(nm);
     }
-    hist **total = calloc((size_t)ntimers, sizeof *total);
+    for (int j = 0; j < ncomps; j++) {
+        sqlite3_stmt *cn = prep("INSERT INTO names VALUES(?,1,?,'component',?)");
+        sqlite3_bind_int(cn, 1, ntimers + j + 1);
+        sqlite3_bind_int(cn, 2, ntimers + j);
+        sqlite3_bind_text(cn, 3, cs[j].name, -1, SQLITE_STATIC);
+        step(cn);
+        sqlite3_finalize(cn);
+    }
+    hist **total = calloc((size_t)ntimers + 1, sizeof *total);
     hist *h = hist_new();
     for (int j = 0; j < ntimers; j++)
         total[j] = hist_new();
@@ -230,7 +243,18 @@ static void stats(const timer_spec *ts, int ntimers, int intervals, long per)
             sqlite3_bind_blob(sr, 12, blob, (int)len, free);
             step(sr);
         }
+        for (int j = 0; j < ncomps && !is_total; j++) {
+            double m = cs[j].median * (1 + cs[j].drift * gauss());
+            for (long k = 0; k < per; k++) {
+                sqlite3_bind_int(call, 1, ntimers + j + 1);
+                sqlite3_bind_int64(call, 2, k);
+                sqlite3_bind_int64(call, 3, (sqlite3_int64)i * 1000000000 + k * (1000000000 / per));
+                sqlite3_bind_int64(call, 4, (sqlite3_int64)(m * exp(cs[j].spread * gauss())));
+                step(call);
+            }
+        }
     }
+    sqlite3_finalize(call);
     exec("COMMIT");
     for (int j = 0; j < ntimers; j++)
         hist_free(total[j]);
@@ -245,12 +269,12 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: tk_fake_recording OUT.db [--raw N] [--threads T] [--seed S]"
-                        " [--timer NAME:MEDIAN:SPREAD:DRIFT]... [--intervals K] [--per M]\n");
+                        " [--timer|--component NAME:MEDIAN:SPREAD:DRIFT]... [--intervals K] [--per M]\n");
         return 2;
     }
     long pairs = 0, per = 1000;
-    int threads = 2, intervals = 30, ntimers = 0;
-    timer_spec ts[16];
+    int threads = 2, intervals = 30, ntimers = 0, ncomps = 0;
+    timer_spec ts[16], cs[16];
     for (int i = 2; i + 1 < argc; i += 2) {
         const char *o = argv[i], *v = argv[i + 1];
         if (!strcmp(o, "--raw"))
@@ -263,8 +287,9 @@ int main(int argc, char **argv)
             intervals = atoi(v);
         else if (!strcmp(o, "--per"))
             per = atol(v);
-        else if (!strcmp(o, "--timer") && ntimers < 16) {
-            timer_spec *t = &ts[ntimers++];
+        else if ((!strcmp(o, "--timer") && ntimers < 16) ||
+                 (!strcmp(o, "--component") && ncomps < 16)) {
+            timer_spec *t = o[2] == 't' ? &ts[ntimers++] : &cs[ncomps++];
             if (sscanf(v, "%63[^:]:%lf:%lf:%lf", t->name, &t->median, &t->spread, &t->drift) != 4) {
                 fprintf(stderr, "tk_fake_recording: bad --timer %s\n", v);
                 return 2;
@@ -280,8 +305,8 @@ int main(int argc, char **argv)
     exec(schema);
     if (pairs)
         raw(pairs, threads);
-    if (ntimers)
-        stats(ts, ntimers, intervals, per);
+    if (ntimers || ncomps)
+        stats(ts, ntimers, cs, ncomps, intervals, per);
     if (sqlite3_close(db) != SQLITE_OK)
         die("close");
     return 0;

@@ -244,6 +244,16 @@ int tk_rec_calls(tk_rec *r, int (*fn)(void *, const tk_rec_call *), void *ctx)
     });
 }
 
+int tk_rec_intervals(tk_rec *r, int (*fn)(void *, const tk_rec_interval *), void *ctx)
+{
+    ROWS(r, "SELECT id, window = 'total', start_mono_ns, end_mono_ns FROM intervals ORDER BY id", {
+        tk_rec_interval i = {sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
+                             (uint64_t)sqlite3_column_int64(st, 2),
+                             (uint64_t)sqlite3_column_int64(st, 3)};
+        stop_ = fn(ctx, &i);
+    });
+}
+
 int64_t tk_rec_count(tk_rec *r, const char *table)
 {
     static const char *const known[] = {"processes", "threads", "names", "intervals", "stats",

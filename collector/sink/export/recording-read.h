@@ -61,6 +61,12 @@ typedef struct tk_rec_stat {
     size_t hist_len;
 } tk_rec_stat;
 
+typedef struct tk_rec_interval {
+    int64_t id;
+    int total;              /* the `total` window */
+    uint64_t start_mono_ns, end_mono_ns;
+} tk_rec_interval;
+
 typedef struct tk_rec_call {
     int64_t component;      /* names.id */
     const char *callback;
@@ -88,7 +94,10 @@ int tk_rec_points(tk_rec *r, int (*fn)(void *ctx, const tk_rec_point *p), void *
 /* Counter totals and gauge values, counters first, each in file order. */
 int tk_rec_samples(tk_rec *r, int (*fn)(void *ctx, const tk_rec_sample *s), void *ctx);
 int tk_rec_stats(tk_rec *r, int (*fn)(void *ctx, const tk_rec_stat *s), void *ctx);
+/* Component callback calls, in the order they ran. */
 int tk_rec_calls(tk_rec *r, int (*fn)(void *ctx, const tk_rec_call *c), void *ctx);
+/* Reporting windows, in file order. */
+int tk_rec_intervals(tk_rec *r, int (*fn)(void *ctx, const tk_rec_interval *i), void *ctx);
 /* Number of rows of a table of the schema (a fixed list of names), -1 on error. */
 int64_t tk_rec_count(tk_rec *r, const char *table);
 
