@@ -7,20 +7,26 @@
 #include <time.h>
 
 #include "cli.h"
+#include "core/core.h"
+#include "core/driver.h"
 #include "sink/chrome.h"
 #include "sink/perfetto.h"
+#include "sink/trace.h"
 #ifdef TK_HAVE_RECORDING_READ
 #include "sink/export/recording-read.h"
 #endif
 
-enum { OPT_FORMAT = 256, OPT_NO_FLOWS, OPT_LIVE, OPT_DURATION, OPT_QUIET };
+enum { OPT_FORMAT = 256, OPT_NO_FLOWS, OPT_LIVE, OPT_DURATION, OPT_QUIET, OPT_DIR, OPT_PID };
 
 static const cli_option options[] = {
     {"format", OPT_FORMAT, "FMT", "perfetto (default: native protobuf), chrome (JSON) or csv"},
     {"output", 'o', "FILE", "write there (default: standard output)"},
     {"no-flows", OPT_NO_FLOWS, NULL, "perfetto: no flow arrows from origins to spans"},
     {"live", OPT_LIVE, NULL, "export what running programs record (needs --duration)"},
-    {"duration", OPT_DURATION, "TIME", "with --live: how long to record, e.g. 10s"},
+    {"duration", OPT_DURATION, "TIME", "with --live: how long to record, e.g. 10s (default: "
+                                       "until interrupted)"},
+    {"dir", OPT_DIR, "DIR", "with --live: segments directory (default $TK_DIR or /dev/shm)"},
+    {"pid", OPT_PID, "PID", "with --live: only this process"},
     {"quiet", OPT_QUIET, NULL, "no summary on standard error"},
     {0},
 };
@@ -30,16 +36,20 @@ typedef enum { FMT_PERFETTO, FMT_CHROME, FMT_CSV } export_format;
 typedef struct export_opts {
     export_format format;
     const char *output;
-    int flows, live, quiet;
+    int flows, live, quiet, pid;
     double duration;
+    const char *dir;
 } export_opts;
 
 static int cmd_export(int argc, char **argv);
 const cli_command cmd_export_def = {
     "export", cmd_export, "convert a recording to a Perfetto trace, Trace Event JSON or CSV",
-    "[--format perfetto|chrome|csv] [-o FILE] [--no-flows] RECORDING.db",
+    "[--format perfetto|chrome|csv] [-o FILE] [--no-flows] RECORDING.db\n"
+    "       timekeeper export --live [--duration TIME] [--dir DIR] [--pid P] [--format ...] "
+    "[-o FILE]",
     "Reads a recording made by `timekeeper record --raw` and writes its processes, threads, raw\n"
-    "spans, labeled points and counter/gauge samples.\n"
+    "spans, labeled points and counter/gauge samples. With --live, writes what running programs\n"
+    "record instead, for --duration or until interrupted (on the same 10 ms drain as report).\n"
     "perfetto: Perfetto's native protobuf trace (open it in ui.perfetto.dev or trace_processor):\n"
     "one track per thread under its process, spans as slices (a span that overlaps another\n"
     "without nesting goes to an overlap lane under its thread), points as instants with their\n"
@@ -71,6 +81,8 @@ static int on_option(void *ctx, int key, const char *arg)
     case OPT_NO_FLOWS: o->flows = 0; return 0;
     case OPT_LIVE: o->live = 1; return 0;
     case OPT_QUIET: o->quiet = 1; return 0;
+    case OPT_DIR: o->dir = arg; return 0;
+    case OPT_PID: return cli_option_pid(&cmd_export_def, arg, &o->pid);
     case OPT_DURATION: {
         char *end;
         double v = strtod(arg, &end);
@@ -362,7 +374,7 @@ static int export_recording(export_opts *o, const char *path)
     else if (o->format == FMT_CHROME)
         rc = tk_chrome_open(out, &x.ch);
     else
-        fputs("kind,pid,tid,name,ns,dur_ns,latency_ns,client,command,session,context,value\n", out);
+        fputs(TK_TRACE_CSV_HEADER, out);
     const char *step = "open";
     if (rc == 0 && (step = "processes", rc = tk_rec_processes(r, on_process, &x)) == 0 &&
         (step = "threads", rc = tk_rec_threads(r, on_thread, &x)) == 0 &&
@@ -400,6 +412,68 @@ static int export_recording(export_opts *o, const char *path)
 }
 #endif
 
+/* ---- --live: a consumer on the driver -------------------------------------------------------- */
+
+static int export_live(export_opts *o)
+{
+    FILE *out = stdout;
+    if (o->output && !(out = fopen(o->output, o->format == FMT_PERFETTO ? "wb" : "w")))
+        return cli_error("export", "%s: %s", o->output, strerror(errno));
+    static char buf[1 << 16];
+    setvbuf(out, buf, _IOFBF, sizeof buf);
+    tkc_core_options co = {.dir = o->dir, .pid = o->pid};
+    tkc_core *c = NULL;
+    tkc_driver *d = NULL;
+    tk_trace *t = NULL;
+    int status = CLI_OK;
+    double secs = 0;
+    int rc = tkc_core_open(&co, &c);
+    if (rc < 0) {
+        status = cli_error("export", "cannot start the collector: %s", strerror(-rc));
+        goto out;
+    }
+    if ((rc = tkc_core_check_dir(c)) < 0) {
+        status = cli_error("export", "%s: %s", tkc_core_dir(c), strerror(-rc));
+        goto out;
+    }
+    tk_trace_format f = o->format == FMT_PERFETTO ? TK_TRACE_PERFETTO
+                      : o->format == FMT_CHROME ? TK_TRACE_CHROME : TK_TRACE_CSV;
+    if (tk_trace_open(out, f, o->flows, &t) < 0 || !(d = tkc_driver_new(c, NULL)) ||
+        tkc_core_subscribe(c, tk_trace_consumer(t)) != 0) {
+        status = cli_error("export", "out of memory");
+        goto out;
+    }
+    tkc_core_order_points(c, 1);
+    tkc_signals_install();
+    uint64_t start = tkc_now_ns();
+    uint64_t end = o->duration > 0 ? start + (uint64_t)(o->duration * 1e9) : 0;
+    while (!tkc_signal_received() && !(end && tkc_now_ns() >= end))
+        tkc_driver_wait(d, end);
+    tkc_driver_flush(d);
+    tkc_core_flush_points(c);
+    secs = (double)(tkc_now_ns() - start) / 1e9;
+out:
+    tkc_driver_free(d);
+    tkc_core_close(c); /* proc_gone reaches the trace before it closes */
+    if (t) {
+        uint64_t spans, points, lost;
+        tk_trace_counts(t, &spans, &points, &lost);
+        rc = tk_trace_close(t);
+        if (rc < 0 && status == CLI_OK)
+            status = cli_error("export", "writing: %s", strerror(-rc));
+        else if (status == CLI_OK && !o->quiet)
+            fprintf(stderr,
+                    "timekeeper export: %" PRIu64 " spans, %" PRIu64 " points in %.1fs, %" PRIu64
+                    " records lost\n", spans, points, secs, lost);
+    }
+    if (o->output) {
+        if (fclose(out) != 0 && status == CLI_OK)
+            status = cli_error("export", "%s: %s", o->output, strerror(errno));
+        return status;
+    }
+    return cli_finish("export", status);
+}
+
 static int cmd_export(int argc, char **argv)
 {
     export_opts o = {.format = FMT_PERFETTO, .flows = 1};
@@ -410,9 +484,7 @@ static int cmd_export(int argc, char **argv)
     if (o.live) {
         if (first < argc)
             return cli_usage_error(&cmd_export_def, "--live takes no recording");
-        return cli_error("export", "--live needs the collector's event pipeline, which this "
-                                   "build does not have yet: record with `timekeeper record "
-                                   "--raw` and export the recording");
+        return export_live(&o);
     }
     if (first + 1 != argc)
         return cli_usage_error(&cmd_export_def, "expected one recording");

@@ -53,4 +53,24 @@ if "$BIN/timekeeper" export "$T/bad.db" >/dev/null 2>"$T/err"; then fail "schema
 grep -q "schema version 2" "$T/err" || fail "message: $(cat "$T/err")"
 if "$BIN/timekeeper" export "$T/none.db" >/dev/null 2>"$T/err"; then fail "missing file"; fi
 grep -q "no such file" "$T/err" || fail "message: $(cat "$T/err")"
+# --live: a running program's spans, exported as they are drained.
+mkdir "$T/shm"
+TK_DIR="$T/shm" "$BIN/top_producer" --timers 3 --rate 20000 --duration 3 &
+prod=$!
+sleep 0.3
+TK_DIR="$T/shm" "$BIN/timekeeper" export --live --duration 0.5s -o "$T/live.pftrace" 2>"$T/err" \
+    || fail "live export: $(cat "$T/err")"
+TK_DIR="$T/shm" "$BIN/timekeeper" export --live --duration 0.3s --format chrome -o "$T/live.json" \
+    2>>"$T/err" || fail "live chrome export: $(cat "$T/err")"
+kill $prod 2>/dev/null || true
+wait $prod 2>/dev/null || true
+protoc --proto_path="$SRC/tests/data" --decode=perfetto.protos.Trace \
+    "$SRC/tests/data/perfetto_trace.proto" <"$T/live.pftrace" >"$T/live.txt" || fail "protoc: live trace"
+grep -q 'process_name: "top_producer"' "$T/live.txt" || fail "live: process descriptor"
+grep -q 'name: "top.decode"' "$T/live.txt" || fail "live: interned timer name"
+n=$(grep -c 'type: TYPE_SLICE_END' "$T/live.txt" || true)
+[ "$n" -gt 1000 ] || fail "live: only $n slices"
+grep -q "^timekeeper export: $n spans" "$T/err" || fail "live summary: $(cat "$T/err")"
+/usr/bin/python3 "$SRC/tests/tools/check_trace_json.py" "$T/live.json" >"$T/json.out" \
+    || fail "live chrome JSON: $(cat "$T/json.out")"
 echo "export: ok"
