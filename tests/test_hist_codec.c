@@ -153,7 +153,9 @@ static void encode_never_writes_past_cap(void **state)
     size_t len = hist_encode(h, NULL, 0);
     uint8_t *buf = malloc(len + 16);
     assert_non_null(buf);
-    for (size_t cap = 0; cap < len; cap++) {
+    /* every cap near the start and the end, every 17th in between (each encode walks the
+     * histogram once) */
+    for (size_t cap = 0; cap < len; cap += cap < 64 || cap + 64 > len ? 1 : 17) {
         memset(buf, 0xA5, len + 16);
         assert_u64_equal(len, hist_encode(h, buf, cap), "length returned with cap %zu", cap);
         for (size_t i = cap; i < len + 16; i++)
@@ -189,7 +191,7 @@ static void truncated_or_extended_input_is_refused(void **state)
 {
     (void)state;
     hist *h = new_hist();
-    fill_wide(h, 5000, 5);
+    fill_wide(h, 400, 5);
     size_t len;
     uint8_t *buf = encode(h, &len);
     for (size_t n = 0; n < len; n++)
