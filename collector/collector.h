@@ -104,7 +104,7 @@ const process_info *collector_process(const collector *c, size_t i);
 uint64_t collector_now_ns(void);
 
 /* ---- segment inspection, also used by tests and the fuzz target ------------------------------- */
-#include "core/segment.h"
+#include "core/validate.h"
 
 /* The pipeline objects behind the collector (for tests that mix both). */
 struct tkc_core *collector_core(collector *c);
