@@ -2,6 +2,7 @@
 tk_add_test(test_hist_codec SOURCES test_hist_codec.c LABELS unit)
 tk_add_test(test_trace_encoders SOURCES test_trace_encoders.c LABELS unit)
 if(TK_EXPORT_SQLITE_FOUND)
+  tk_add_test(test_recording_read SOURCES test_recording_read.c LABELS unit)
   add_executable(tk_fake_recording tools/tk_fake_recording.c)
   target_link_libraries(tk_fake_recording PRIVATE tkcollector m)
 endif()
