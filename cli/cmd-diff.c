@@ -59,7 +59,8 @@ const cli_command cmd_diff_def = {
     "taken, giving a 95% confidence interval of the relative change. A change is beyond the noise\n"
     "when that interval excludes 0. Resampling whole intervals keeps what varies from one second\n"
     "to the next (load, caches, other processes), which a confidence interval computed from the\n"
-    "pooled values alone would miss. Timers are matched by process name and timer name.\n"
+    "pooled values alone would miss. More than 64 intervals are resampled as 64 blocks of\n"
+    "consecutive intervals. Timers are matched by process name and timer name.\n"
     "Exit status: 0, or 1 when a --fail-on rule fired (or a recording could not be read).",
     options,
 };
@@ -128,8 +129,9 @@ typedef struct series {
     char process[64], timer[128]; /* timer: a timer's name, or "component.callback" */
     int kind;
     hist **sparse;     /* while loading calls: per interval of the run, NULL when empty */
-    hist **iv;         /* per-interval histograms */
+    hist **iv;         /* per-block histograms: a block is `group` consecutive intervals */
     size_t niv, capiv;
+    size_t seen_iv;    /* interval rows added so far */
     hist *total;       /* the `total` window, or the merge of the intervals */
     int has_total;
 } series;
@@ -145,6 +147,8 @@ typedef struct run {
     size_t nnames;
     tk_rec_interval *ivs;   /* `interval` windows, by start */
     size_t nivs;
+    size_t group;           /* intervals per block: at most MAX_BLOCKS blocks per series */
+    size_t nblocks;
     int err;
 } run;
 
@@ -216,6 +220,11 @@ static const char *name_of(run *r, int64_t id, const char **process)
     return NULL;
 }
 
+/* Memory bound: a series keeps at most MAX_BLOCKS histograms, each the merge of `group`
+ * consecutive intervals (a block bootstrap: blocks of adjacent seconds also keep their
+ * correlation). */
+enum { MAX_BLOCKS = 64 };
+
 static int add_interval_hist(series *s, hist *h)
 {
     if (s->niv == s->capiv) {
@@ -282,7 +291,8 @@ static int on_call(void *ctx, const tk_rec_call *c)
     long i = interval_at(r, c->start_ns);
     if (i < 0)
         return 0;
-    if (!s->sparse && !(s->sparse = calloc(r->nivs, sizeof *s->sparse)))
+    i /= (long)r->group;
+    if (!s->sparse && !(s->sparse = calloc(r->nblocks, sizeof *s->sparse)))
         return -ENOMEM;
     if (!s->sparse[i] && !(s->sparse[i] = hist_new()))
         return -ENOMEM;
@@ -296,7 +306,7 @@ static int compact_calls(run *r)
         series *s = &r->s[k];
         if (!s->sparse)
             continue;
-        for (size_t i = 0; i < r->nivs; i++) {
+        for (size_t i = 0; i < r->nblocks; i++) {
             if (s->sparse[i] && add_interval_hist(s, s->sparse[i]) < 0)
                 return -ENOMEM;
             s->sparse[i] = NULL;
@@ -332,8 +342,16 @@ static int on_stat(void *ctx, const tk_rec_stat *st)
         hist_free(h);
         return 0;
     }
-    if (!s->has_total)
-        hist_merge(s->total, h);
+    if (!s->has_total && hist_merge(s->total, h) < 0) {
+        hist_free(h);
+        return -ENOMEM;
+    }
+    size_t block = s->seen_iv++ / r->group;
+    if (block < s->niv) { /* the block is open: this interval joins it */
+        rc = hist_merge(s->iv[s->niv - 1], h);
+        hist_free(h);
+        return rc < 0 ? -ENOMEM : 0;
+    }
     if (add_interval_hist(s, h) < 0) {
         hist_free(h);
         return -ENOMEM;
@@ -367,7 +385,9 @@ static int load(run *r, const char *path)
     if (rc == 0 && (rc = tk_rec_processes(rec, on_proc, r)) == 0 &&
         (rc = tk_rec_names(rec, on_name, r)) == 0 &&
         (rc = tk_rec_intervals(rec, on_interval, r)) == 0 &&
-        (rc = tk_rec_stats(rec, on_stat, r)) == 0) {
+        (r->group = r->nivs > MAX_BLOCKS ? (r->nivs + MAX_BLOCKS - 1) / MAX_BLOCKS : 1,
+         r->nblocks = (r->nivs + r->group - 1) / r->group,
+         rc = tk_rec_stats(rec, on_stat, r)) == 0) {
         qsort(r->ivs, r->nivs, sizeof *r->ivs, cmp_interval);
         if ((rc = tk_rec_calls(rec, on_call, r)) == 0)
             rc = compact_calls(r);
@@ -436,7 +456,7 @@ static int cmp_double(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-enum { MIN_INTERVALS = 5 };
+enum { MIN_INTERVALS = 5 }; /* blocks, i.e. intervals when there are at most MAX_BLOCKS */
 
 /* The 2.5% and 97.5% points of the bootstrap distribution of the p50 and p99 changes. */
 static int bootstrap(row *w, unsigned resamples)
