@@ -848,6 +848,20 @@ static size_t deliver_other(tkc_core *c, cproc *p, const tks_record *buf, size_t
     return used;
 }
 
+/* Whether slots [s0, s0 + n) of a ring hold data. Slots [0, rv->checked) are known to: a first
+ * lap fills a ring from slot 0 up, so each slot is asked about once, not at every drain. */
+static int slots_checked(const cproc *p, ring_view *rv, uint64_t slots_at, uint64_t s0, uint64_t n)
+{
+    if (s0 + n <= rv->checked)
+        return 1;
+    uint64_t from = s0 <= rv->checked ? rv->checked : s0;
+    if (has_hole(p, slots_at + from * TKS_RECORD_SIZE, (s0 + n - from) * TKS_RECORD_SIZE))
+        return 0;
+    if (s0 <= rv->checked)
+        rv->checked = s0 + n;
+    return 1;
+}
+
 /* Reads ring ri from its tail to its head. The slot of record head - capacity is never read: the
  * writer may be overwriting it with record head (even a writer killed mid-record leaves it torn).
  * Returns records read. */
@@ -898,8 +912,8 @@ static uint64_t ring_drain(tkc_core *c, cproc *p, uint32_t ri)
         if (!rv->whole) {
             uint64_t s0 = start & mask, n0 = n < cap - s0 ? n : cap - s0;
             uint64_t slots_at = ring_off + p->slots_off;
-            if (has_hole(p, slots_at + s0 * TKS_RECORD_SIZE, n0 * TKS_RECORD_SIZE) ||
-                (n > n0 && has_hole(p, slots_at, (n - n0) * TKS_RECORD_SIZE))) {
+            if (!slots_checked(p, rv, slots_at, s0, n0) ||
+                (n > n0 && !slots_checked(p, rv, slots_at, 0, n - n0))) {
                 p->pub.corrupt_records += n; /* records said written that are not there */
                 rv->tail = start + n;
                 continue;

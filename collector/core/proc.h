@@ -24,6 +24,7 @@ typedef struct ring_view {
     int drained;         /* read to its head once: later losses are overruns */
     int whole;           /* every slot of the ring holds data (no hole): no more hole checks */
     uint32_t names_cap;  /* entries of names */
+    uint64_t checked;    /* slots [0, checked) are known to hold data */
     uint32_t tid;
     char thread_name[16];
     name_slot *names;    /* names_cap entries, grown with the names the process publishes */
