@@ -24,6 +24,7 @@ typedef struct tk__ring {
     tks_ring_header *hdr;
     uint64_t *counters;   /* per-name record counts, max_names entries */
     tks_record *slots;
+    uint64_t *values;     /* counter totals by name id, written by the owner only (counter.c) */
     uint64_t mask;
     uint64_t head;        /* == hdr->head, kept locally */
     uint32_t index;
@@ -44,6 +45,7 @@ typedef struct tk__state {
     uint64_t release_gen; /* incremented whenever a ring is released */
     double ns_per_tick_guess;
     int timing_fd;        /* -1: TIMING text off */
+    int64_t *gauges;      /* gauge values and stage states by name id (counter.c), NULL: none */
 } tk__state;
 
 extern TK_HIDDEN tk__state tk__g;
@@ -60,12 +62,18 @@ TK_HIDDEN int tk__name_register(const char *name, int kind, int allow_space);
 TK_HIDDEN uint32_t tk__names_copy(tks_name *table, uint32_t max);
 /* The name of id (any kind), "?" when out of range. */
 TK_HIDDEN const char *tk__name_of(uint32_t id);
+/* The kind of name id (TKS_NAME_*), TKS_NAME_FREE when out of range. */
+TK_HIDDEN int tk__name_kind(uint32_t id);
 /* Takes one calibration sample into the header (calibration thread and init only). */
 TK_HIDDEN void tk__calibrate_sample(tks_header *h);
 /* Picks the clock source (CPUID / environment). */
 TK_HIDDEN int tk__clock_detect(const char *env_clock);
 TK_HIDDEN uint64_t tk__mono_ns(void);
 TK_HIDDEN uint64_t tk__real_ns(void);
+/* Reads TK_DISABLE_STAGES (init, lock held; counter.c). */
+TK_HIDDEN void tk__stages_init(void);
+/* Publishes the stage states into a new segment's gauge slots (segment creation, lock held). */
+TK_HIDDEN void tk__stages_publish(int64_t *gauges, uint32_t count);
 /* Writes one TIMING line for a point (TK_TIMING=1). */
 TK_HIDDEN void tk__timing_write(uint32_t label, uint64_t ticks, uint64_t client, uint64_t command,
                                 uint64_t session, const char *ctx, size_t len);
