@@ -48,6 +48,8 @@ from ._timekeeper import (
     version,
 )
 
+from ._counters import Counter, Gauge, counter, gauge, stage  # counters, gauges, stages
+
 __version__ = version()
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "clock_source", "enabled", "get_include", "init", "label", "noop", "now", "now_ns", "point",
     "segment_path", "thread_exit", "thread_name", "ticks_per_second", "ticks_to_ns", "timer",
     "timing_enabled", "version",
+    "Counter", "Gauge", "counter", "gauge", "stage",
 ]
 
 
