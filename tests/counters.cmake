@@ -12,3 +12,5 @@ set_tests_properties(test_counters PROPERTIES LABELS "unit;concurrency" TIMEOUT 
 
 tk_add_test(test_procstat SOURCES test_procstat.c LABELS integration)
 tk_add_test(test_stats_line SOURCES test_stats_line.c LABELS unit)
+add_test(NAME plot COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_plot.sh ${CMAKE_BINARY_DIR}/bin ${PROJECT_SOURCE_DIR})
+set_tests_properties(plot PROPERTIES LABELS integration TIMEOUT 60)
