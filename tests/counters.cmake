@@ -3,7 +3,8 @@
 # test_counters compiles the collector files it checks directly, with a stand-in for the few core
 # functions they call (tests/counters_fake_core.h), so it does not wait for the core.
 add_executable(test_counters test_counters.c
-  ${PROJECT_SOURCE_DIR}/collector/core/decode-counter.c ${PROJECT_SOURCE_DIR}/collector/agg/counters.c)
+  ${PROJECT_SOURCE_DIR}/collector/core/decode-counter.c ${PROJECT_SOURCE_DIR}/collector/core/counters-read.c
+  ${PROJECT_SOURCE_DIR}/collector/agg/counters.c)
 target_include_directories(test_counters PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests
   ${PROJECT_SOURCE_DIR}/collector)
 target_link_libraries(test_counters PRIVATE tkcollector timekeeper_static PkgConfig::CMOCKA)

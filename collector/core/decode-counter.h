@@ -19,19 +19,6 @@
 
 #include "core/decode.h"
 
-/* The layout of the counters area, validated against the ring and segment geometry. */
-typedef struct tkc_counters_layout {
-    uint64_t rings_offset, ring_stride; /* from the header */
-    uint64_t values_offset;             /* within a ring */
-    uint64_t gauges_offset;             /* within the segment */
-    uint32_t value_count;
-    uint32_t rings;                     /* rings ever claimed (<= max_rings) */
-} tkc_counters_layout;
-
-/* Reads and checks the counters area of the segment being decoded. Returns 0, or -1 when the
- * producer has none (minor version < 2, offsets 0) or the area is malformed (nothing to poll). */
-int tkc_counters_layout_read(tkc_decode_ctx *dc, tkc_counters_layout *out);
-
 /* Reads every counter's total (summed over rings) and every gauge's and stage's value of the
  * process being decoded and emits one event each, stamped now_mono_ns. Cost: one copy of the
  * header's geometry, then per ring one copy of the values between the lowest and the highest
