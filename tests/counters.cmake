@@ -17,3 +17,5 @@ add_test(NAME plot COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_plot.sh ${CMAKE_B
 set_tests_properties(plot PROPERTIES LABELS integration TIMEOUT 60)
 add_test(NAME bench_end_to_end COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_bench.sh ${CMAKE_BINARY_DIR}/bin)
 set_tests_properties(bench_end_to_end PROPERTIES LABELS integration TIMEOUT 120)
+add_test(NAME report_stats COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/test_report_stats.sh ${CMAKE_BINARY_DIR}/bin)
+set_tests_properties(report_stats PROPERTIES LABELS integration TIMEOUT 60)

@@ -2,14 +2,17 @@
  * (core/counters-read.h). Every offset comes from the untrusted header and is checked. */
 #include "core/counters-read.h"
 
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "format/segment.h"
 
 size_t tkc_counters_read(const tkc_counters_source *src, uint64_t now_mono_ns)
 {
-    tks_header h;
-    if (src->read(src->ctx, 0, &h, sizeof h) != 0)
+    tks_header h; /* the fields up to the counters area: the rest is not needed */
+    memset(&h, 0, sizeof h);
+    if (src->read(src->ctx, 0, &h, offsetof(tks_header, area_counters) + sizeof h.area_counters) != 0)
         return 0;
     const tks_counters_area *a = &h.area_counters;
     if (h.minor_version < 2 || !a->values_offset || !a->gauges_offset || !a->value_count ||

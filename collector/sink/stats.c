@@ -63,6 +63,8 @@ static int stats_window(tk_sink *s, const tk_window_view *v)
         for (size_t j = 0; j < tka_proc_timer_count(ap) && nt < MAX_TIMERS; j++) {
             const tka_timer *t = tka_proc_timer(ap, j);
             const hist *h = tka_timer_hist(t, v->window, TKA_PROCESSING);
+            if (tka_timer_id(t) == 0 && !hist_count(h))
+                continue; /* "(invalid)", unused */
             st->timers[nt++] = (tk_stats_timer){tka_timer_name(t), hist_count(h),
                                                 hist_quantile(h, 0.5), hist_quantile(h, 0.99)};
         }
