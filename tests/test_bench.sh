@@ -18,8 +18,8 @@ marker=tkbenchtest$$
 strays() {
     for p in /proc/[0-9]*; do
         [ "${p#/proc/}" = "$$" ] && continue
-        if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "$marker" ||
-            tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -q "^TK_DIR=$out"; then
+        if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q "$marker" ||
+            { tr '\0' '\n' <"$p/environ"; } 2>/dev/null | grep -q "^TK_DIR=$out"; then
             echo "${p#/proc/}: $(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)"
         fi
     done
@@ -65,7 +65,8 @@ set +e
 rc=$?
 set -e
 [ "$rc" -eq 1 ] || fail "every run failed: exit 1 expected, got $rc"
-[ "$(grep -c 'run 00_crashy_[12] failed: the program exited with status 139 during the run' "$out/cerr")" -eq 2 ] ||
+# (139: the shell reports the SIGSEGV; a sanitizer's handler makes it an exit status of its own)
+[ "$(grep -c 'run 00_crashy_[12] failed: the program exited with status [0-9]* during the run' "$out/cerr")" -eq 2 ] ||
     fail "crash not reported per run: $(cat "$out/cerr")"
 s=$(strays); [ -z "$s" ] || fail "stray processes after a crash: $s"
 
