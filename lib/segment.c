@@ -281,7 +281,7 @@ static void ring_release(tk__ring *r)
 {
     pthread_mutex_lock(&tk__g.lock);
     __atomic_store_n(&r->hdr->state, (uint32_t)TKS_RING_RELEASED, __ATOMIC_RELEASE);
-    tk__g.release_gen++;
+    __atomic_fetch_add(&tk__g.release_gen, 1, __ATOMIC_RELAXED); /* read without the lock in claim */
     pthread_mutex_unlock(&tk__g.lock);
 }
 
