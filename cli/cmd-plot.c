@@ -96,6 +96,7 @@ typedef struct plot_data {
 typedef struct log_file {
     const char *path;
     char name[128];
+    char group[128];  /* the name without a trailing run number ("regular_2" → "regular") */
     int colour;
 } log_file;
 
@@ -202,6 +203,10 @@ static void name_log(log_file *l, int index)
     char *dot = strrchr(l->name, '.');
     if (dot && dot != l->name)
         *dot = '\0';
+    snprintf(l->group, sizeof l->group, "%s", l->name);
+    char *us = strrchr(l->group, '_');
+    if (us && us != l->group && us[1] && strspn(us + 1, "0123456789") == strlen(us + 1))
+        *us = '\0';
 }
 
 static int is_sqlite(const char *path)
@@ -388,10 +393,23 @@ static int write_plot(const plot_data *d, const log_file *logs, int nlogs, const
         for (int li = 0; li < nlogs; li++) {
             if (!m->s[li].n)
                 continue;
-            fprintf(g, "%s'%s/m%zu_l%d.dat' using 1:2 with lines lw 2 lc rgb '%s' title ",
+            fprintf(g, "%s'%s/m%zu_l%d.dat' using 1:2 with lines lw 2 lc rgb '%s' ",
                     any ? ", \\\n     " : "", tmp, i, li,
                     palette[logs[li].colour % (int)(sizeof palette / sizeof *palette)]);
-            gp_str(g, logs[li].name);
+            /* logs of one colour (runs of one mode) share one legend entry, named by their
+             * common part */
+            int same = 0, first_of_colour = 1;
+            for (int lj = 0; lj < nlogs; lj++) {
+                same += logs[lj].colour == logs[li].colour;
+                if (lj < li && logs[lj].colour == logs[li].colour && m->s[lj].n)
+                    first_of_colour = 0;
+            }
+            if (!first_of_colour) {
+                fputs("notitle", g);
+            } else {
+                fputs("title ", g);
+                gp_str(g, same > 1 ? logs[li].group : logs[li].name);
+            }
             any = 1;
         }
         if (!any)
