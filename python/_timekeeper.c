@@ -1279,14 +1279,14 @@ static long py_handle_get(PyObject *o, int n)
 static PyObject *py_counter_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "_counter_add(handle, n)");
+    if (nargs != 1 && nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_counter_add(handle, n=1)");
         return NULL;
     }
     long h = py_handle_get(args[0], py_ncounters);
     if (h < 0)
         return NULL;
-    unsigned long long n = PyLong_AsUnsignedLongLong(args[1]);
+    unsigned long long n = nargs == 2 ? PyLong_AsUnsignedLongLong(args[1]) : 1;
     if (n == (unsigned long long)-1 && PyErr_Occurred())
         return NULL;
     tk_counter_add(py_counters[h], (uint64_t)n);
@@ -1340,7 +1340,7 @@ static PyObject *py_stage(PyObject *self, PyObject *name)
     {"_counter_register", py_counter_register, METH_O,                                         \
      "_counter_register(name)\n--\n\nRegisters counter `name`; returns its handle."},          \
     {"_counter_add", (PyCFunction)(void (*)(void))py_counter_add, METH_FASTCALL,              \
-     "_counter_add(handle, n)\n--\n\nAdds n (>= 0) to the counter."},                          \
+     "_counter_add(handle, n=1)\n--\n\nAdds n (>= 0) to the counter."},                          \
     {"_counter_thread_value", py_counter_thread_value, METH_O,                                 \
      "_counter_thread_value(handle)\n--\n\nThis thread's share of the counter's total."},      \
     {"_gauge_register", py_gauge_register, METH_O,                                             \

@@ -9,6 +9,8 @@
     if tk.stage("dissect"):              # False when TK_DISABLE_STAGES lists it
         dissect(pkt)
 """
+from functools import partial as _partial
+
 from . import _timekeeper as _c
 
 __all__ = ["Counter", "Gauge", "counter", "gauge", "stage"]
@@ -20,15 +22,13 @@ class Counter:
     """A counter: the collector shows what was added per interval. Thread-safe; each thread adds
     into its own slot, so the totals are exact."""
 
-    __slots__ = ("name", "_h")
+    __slots__ = ("name", "_h", "add")
 
     def __init__(self, name):
         self.name = name
         self._h = _c._counter_register(name)
-
-    def add(self, n=1):
-        """Adds n (an int >= 0)."""
-        _c._counter_add(self._h, n)
+        # add(n=1): the C function with the handle bound (no Python frame per call)
+        self.add = _partial(_c._counter_add, self._h)
 
     @property
     def thread_value(self):
@@ -42,14 +42,13 @@ class Counter:
 class Gauge:
     """A gauge: the collector shows its latest value (an int64)."""
 
-    __slots__ = ("name", "_h")
+    __slots__ = ("name", "_h", "set")
 
     def __init__(self, name):
         self.name = name
         self._h = _c._gauge_register(name)
-
-    def set(self, value):
-        _c._gauge_set(self._h, value)
+        # set(value): the C function with the handle bound
+        self.set = _partial(_c._gauge_set, self._h)
 
     @property
     def value(self):
