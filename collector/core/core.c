@@ -106,7 +106,7 @@ static void emit_loss(tkc_core *c, cproc *p, uint32_t name, uint32_t ring, tkc_l
     if (n == 0)
         return;
     uint64_t *total = &p->lost[why];
-    *total = n < 0 && (uint64_t)-n > *total ? 0 : *total + (uint64_t)n; /* wraps as intended */
+    *total = n < 0 && 0 - (uint64_t)n > *total ? 0 : *total + (uint64_t)n; /* wraps as intended */
     tkc_loss l = {name, ring, why, n};
     EMIT(c, loss, &p->pub, &l);
 }
