@@ -19,7 +19,7 @@ done
 "$bin/timekeeper" report --stats --interval 1 --count 2 --pid $gw >"$TK_DIR/out.log"
 cat "$TK_DIR/out.log" | cut -c1-200
 [ "$(grep -c '^stats - {' "$TK_DIR/out.log")" -eq 3 ] || fail "2 interval lines + the totals expected"
-grep '^resources - {' "$TK_DIR/out.log" | grep -q '"rss":[1-9]' || fail "no resources line with an RSS"
+[ "$(grep -c "^resources - {.*\"rss\":[1-9]" "$TK_DIR/out.log")" -eq 2 ] || fail "a resources line with an RSS per interval expected"
 /usr/bin/python3 - "$TK_DIR/out.log" <<'PY' || fail "values"
 import json, sys
 lines = [json.loads(l.split(" - ", 1)[1]) for l in open(sys.argv[1]) if l.startswith("stats - ")]

@@ -20,6 +20,7 @@ typedef struct prev_sample {
 
 typedef struct stats_state {
     tka_counters *counters;
+    tkc_consumer cons; /* the counters' consumer, plus a first /proc sample at proc_appeared */
     prev_sample *prev;
     size_t nprev, capprev;
     tka_counter_value vals[MAX_VALUES];
@@ -93,10 +94,37 @@ static int stats_window(tk_sink *s, const tk_window_view *v)
     return fflush(s->out) == 0 ? 0 : -errno;
 }
 
+/* A process's first /proc sample when it appears, so its first interval has a resources line. */
+static void on_appeared(void *ctx, const tkc_proc *p)
+{
+    stats_state *st = ctx;
+    prev_sample *ps = p->state == TKC_PROC_LIVE ? prev_of(st, p->pid) : NULL;
+    if (ps && !ps->s.mono_ns && tkc_procstat_read(p->pid, &ps->s) != 0)
+        ps->s.mono_ns = 0;
+}
+static void on_event(void *ctx, const tkc_proc *p, const tkc_event *e)
+{
+    tka_counters_event(((stats_state *)ctx)->counters, p, e);
+}
+static void on_drained(void *ctx, uint64_t now)
+{
+    tka_counters_drained(((stats_state *)ctx)->counters, now);
+}
+static void on_gone(void *ctx, const tkc_proc *p)
+{
+    stats_state *st = ctx;
+    tka_counters_forget(st->counters, p->key);
+    for (size_t i = 0; i < st->nprev; i++)
+        if (st->prev[i].pid == p->pid) {
+            st->prev[i] = st->prev[--st->nprev];
+            break;
+        }
+}
+
 static const tkc_consumer *stats_consumer(tk_sink *s)
 {
     stats_state *st = s->state;
-    return tka_counters_consumer(st->counters);
+    return &st->cons;
 }
 
 static int stats_close(tk_sink *s)
@@ -118,6 +146,8 @@ int tk_sink_stats_open(tk_sink *s, FILE *out)
         free(st);
         return -ENOMEM;
     }
+    st->cons = (tkc_consumer){.ctx = st, .proc_appeared = on_appeared, .proc_gone = on_gone,
+                              .event = on_event, .drained = on_drained};
     s->ops = &tk_sink_stats;
     s->out = out;
     s->state = st;
