@@ -56,6 +56,7 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 echo
 
 run bench_record $quick
+run bench_counter $quick
 run bench_drain $quick
 run bench_hist $quick
 run bench_recorder $quick

@@ -12,8 +12,9 @@
 #include "format/segment.h"
 #include "report.h"
 #include "sink/sink.h"
+#include "sink/stats.h"
 
-enum { OPT_KEEP = 256, OPT_SUBTRACT, OPT_DIR };
+enum { OPT_KEEP = 256, OPT_SUBTRACT, OPT_DIR, OPT_STATS };
 
 static const cli_option options[] = {
     {"interval", 'i', "S", "seconds per interval (default 1; 0.05 .. 3600)"},
@@ -23,6 +24,7 @@ static const cli_option options[] = {
     {"timer", 't', "GLOB", "only timers whose name matches GLOB (fnmatch, e.g. 'gw.*')"},
     {"json", 'j', NULL, "one JSON object per line and statistic (see timekeeper(1))"},
     {"csv", 'c', NULL, "CSV: a header line, then one row per statistic (see timekeeper(1))"},
+    {"stats", OPT_STATS, NULL, "per interval and process a `stats - {...}` line (counters, gauges, stages, timers) and a `resources - {...}` line (CPU, RSS, ... from /proc), as `plot` reads them"},
     {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     {"keep", OPT_KEEP, NULL, "accepted for old scripts: report never removes a segment"},
     {"subtract-clock", OPT_SUBTRACT, NULL, "subtract the measured cost of a clock read from processing times"},
@@ -32,7 +34,7 @@ static const cli_option options[] = {
 typedef struct report_opts {
     double interval;
     uint64_t count;
-    int once, json, csv, keep, subtract;
+    int once, json, csv, keep, subtract, stats;
     int pid;
     const char *timer, *dir;
 } report_opts;
@@ -40,7 +42,7 @@ typedef struct report_opts {
 static int cmd_report(int argc, char **argv);
 const cli_command cmd_report_def = {
     "report", cmd_report, "print timer statistics per interval, then the totals",
-    "[--interval S] [--count N] [--once] [--pid P] [--timer GLOB] [--json|--csv]",
+    "[--interval S] [--count N] [--once] [--pid P] [--timer GLOB] [--json|--csv|--stats]",
     "Attaches to every instrumented process of this user (and to new ones as they appear),\n"
     "drains their rings and prints, per timer and kind (processing, latency): count, rate,\n"
     "min, avg, p50, p90, p99, p99.9, max and the records lost to ring overwrites. Runs until\n"
@@ -51,7 +53,11 @@ const cli_command cmd_report_def = {
     "it died without the library's exit mark). Its segment stays: only 'timekeeper clean'\n"
     "removes segments. 'lost' counts records this report missed while attached (a ring lapped\n"
     "it: drain more often or raise TK_RING_SIZE); 'overwritten' those a ring had overwritten\n"
-    "before this report first read it (a flight recorder keeps only its latest records).",
+    "before this report first read it (a flight recorder keeps only its latest records).\n"
+    "--stats prints instead, every interval, one `stats - {...}` line per process (its counters'\n"
+    "deltas, gauges, stages and timers' p50/p99) and one `resources - {...}` line (CPU in % of\n"
+    "one core, RSS, threads, cores, context switches, I/O bytes), the format of\n"
+    "docs/stats-lines.md that `timekeeper plot` reads.",
     options,
 };
 
@@ -76,6 +82,7 @@ static int on_option(void *ctx, int key, const char *arg)
     case OPT_DIR: o->dir = arg; return 0;
     case OPT_KEEP: o->keep = 1; return 0;
     case OPT_SUBTRACT: o->subtract = 1; return 0;
+    case OPT_STATS: o->stats = 1; return 0;
     }
     return CLI_USAGE;
 }
@@ -100,8 +107,8 @@ static int cmd_report(int argc, char **argv)
         return cli_usage_error(&cmd_report_def, "unexpected argument '%s'", argv[first]);
     if (o.once && o.count)
         return cli_usage_error(&cmd_report_def, "--once and --count exclude each other");
-    if (o.json && o.csv)
-        return cli_usage_error(&cmd_report_def, "--json and --csv exclude each other");
+    if (o.json + o.csv + o.stats > 1)
+        return cli_usage_error(&cmd_report_def, "--json, --csv and --stats exclude each other");
 
     uint64_t overhead = o.subtract ? report_clock_read_cost_ns() : 0;
     tkc_core_options co = {.dir = o.dir, .pid = o.pid};
@@ -112,14 +119,21 @@ static int cmd_report(int argc, char **argv)
         return cli_error("report", "%s", strerror(-r));
     tka_agg *agg = tka_agg_new(&ao);
     tkc_driver *d = agg ? tkc_driver_new(core, NULL) : NULL;
-    if (!d || tkc_core_subscribe(core, tka_agg_consumer(agg)) != 0) {
+    tk_sink sink;
+    int sink_rc = o.stats ? tk_sink_stats_open(&sink, stdout)
+                          : tk_sink_open(&sink, o.json ? &tk_sink_json : o.csv ? &tk_sink_csv
+                                                                                 : &tk_sink_table,
+                                         stdout);
+    const tkc_consumer *sink_cons = !sink_rc && sink.ops->consumer ? sink.ops->consumer(&sink) : NULL;
+    if (!d || sink_rc || tkc_core_subscribe(core, tka_agg_consumer(agg)) != 0 ||
+        (sink_cons && tkc_core_subscribe(core, sink_cons) != 0)) {
         tkc_driver_free(d);
         tkc_core_close(core);
+        if (!sink_rc)
+            tk_sink_close(&sink);
         tka_agg_free(agg);
         return cli_error("report", "out of memory");
     }
-    tk_sink sink;
-    tk_sink_open(&sink, o.json ? &tk_sink_json : o.csv ? &tk_sink_csv : &tk_sink_table, stdout);
     tkc_signals_install();
     tk_window_view v;
     int werr = 0;
@@ -148,7 +162,7 @@ static int cmd_report(int argc, char **argv)
     fill_view(&v, agg, TKA_TOTAL, 0, overhead);
     if (!werr)
         tk_sink_window(&sink, &v);
-    tk_sink_close(&sink);
+    fflush(stdout);
     uint64_t lapped = 0;
     for (size_t i = 0; i < tkc_core_proc_count(core); i++)
         lapped += tkc_proc_lost(tkc_core_proc(core, i), TKC_LOSS_LAPPED);
@@ -162,6 +176,7 @@ static int cmd_report(int argc, char **argv)
                 tkc_core_dir(core));
     tkc_driver_free(d);
     tkc_core_close(core); /* before the consumers it tells that processes go */
+    tk_sink_close(&sink); /* after the core: the stats sink is one of its consumers */
     tka_agg_free(agg);
     return cli_finish("report", CLI_OK);
 }

@@ -87,6 +87,20 @@ typedef struct tks_health {
 #define TKS_HEALTH_NAMES_FULL 2u  /* the name table filled up */
 #define TKS_HEALTH_TIMING_DROPS 4u /* TIMING lines were dropped */
 
+/* The header's counters area (minor version 2; docs/segment-format.md, "Counters and gauges").
+ * A counter's total is the sum over rings of values[id]; each ring's value is monotonic and written
+ * by the ring's owner thread only, so a reader sees exact totals whenever it looks and a ring that
+ * overwrites its records loses no count. Gauges and stage states are one process-wide slot per
+ * name, stored (not added) by any thread. Offsets of 0: the producer has none of these. */
+typedef struct tks_counters_area {
+    uint64_t values_offset;   /* within a ring: value_count uint64 counter totals, by name id */
+    uint64_t gauges_offset;   /* within the segment: value_count int64 gauge values by name id;
+                               * for a TKS_NAME_STAGE name: 1 on, 0 off */
+    uint32_t value_count;     /* entries of each array (the segment's max_names) */
+    uint32_t reserved0;
+    uint8_t reserved[64 - 24];
+} tks_counters_area;
+
 /* Calibration is refreshed by a background thread in the producer about once a second, into a
  * circular array of TKS_CALIB_SLOTS samples. calib_seq is a seqlock over the whole block: odd while
  * a sample is written. calib_count is how many samples were ever written; sample i (0-based) is at
@@ -133,7 +147,7 @@ typedef struct tks_header {
     /* Areas kept for the producer features that come next, each carved into fields by its own
      * change (sizes stay the same, so the offsets after them do not move). */
     tks_health health;            /* producer health (minor 2): drop counters by reason */
-    uint8_t area_counters[64];    /* counters and gauges */
+    tks_counters_area area_counters; /* minor 2: counters, gauges and stages */
     uint8_t area_tasks[64];       /* async task profiling */
     /* per-component timing (area_components): written by tk_sequence_create() */
     uint32_t component_layout;    /* TKS_COMPONENT_LAYOUT once a sequence exists, 0: none */
@@ -174,8 +188,9 @@ enum {
     TKS_REC_SPAN = 1,        /* a = start, b = stop, c = origin ticks (0: none) */
     TKS_REC_POINT = 2,       /* a = ticks, b = client, c = command; followed by TKS_REC_POINT_EXT */
     TKS_REC_POINT_EXT = 3,   /* continuation: see tks_point_ext */
-    TKS_REC_COUNTER = 4,     /* counter increments (reserved) */
-    TKS_REC_GAUGE = 5,       /* gauge values (reserved) */
+    TKS_REC_COUNTER = 4,     /* reserved: counters write no records (their totals live in the
+                              * ring's values array, area_counters.values_offset) */
+    TKS_REC_GAUGE = 5,       /* reserved: gauges write no records (area_counters.gauges_offset) */
     TKS_REC_TASK = 6,        /* task lifecycle events (reserved) */
     TKS_REC_COMPONENT = 7,   /* one call of a component's callback: see "Component records" */
     TKS_REC_CONT = 8,        /* a continuation of the record before it, for any type but points:
@@ -264,6 +279,7 @@ enum {
 #endif
 TKS_STATIC_ASSERT(sizeof(tks_header) == TKS_HEADER_SIZE, "header size");
 TKS_STATIC_ASSERT(sizeof(tks_health) == 128, "health area size");
+TKS_STATIC_ASSERT(sizeof(tks_counters_area) == 64, "area_counters size");
 TKS_STATIC_ASSERT(sizeof(tks_name) == TKS_NAME_ENTRY_SIZE, "name entry size");
 TKS_STATIC_ASSERT(sizeof(tks_ring_header) == TKS_RING_HEADER_SIZE, "ring header size");
 TKS_STATIC_ASSERT(sizeof(tks_record) == TKS_RECORD_SIZE, "record size");

@@ -22,6 +22,7 @@
  *     TK_CLOCK        tsc | monotonic (default: tsc when an invariant TSC is advertised)
  *     TK_TIMING       1: labeled points are also written as TIMING text lines (see tk_point)
  *     TK_TIMING_FILE  file for those lines instead of stderr
+ *     TK_DISABLE_STAGES  comma-separated stage names switched off (see tk_stage)
  *
  * The segment directory must belong to this user (or root) and, when others may write to it, be
  * sticky (as /dev/shm is); otherwise, or when TK_DIR is too long for a path, nothing is recorded and
@@ -239,7 +240,63 @@ TK_API void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint6
 TK_API int tk_timing_text_enabled(void);
 
 /* ---- counters, gauges and stage switches -------------------------------------------------------- */
-/* (the section of counters, gauges and stages) */
+/* A counter counts things the program did ("packets", "bytes_in"); the collector shows it per
+ * interval (deltas) and as a rate. Each thread adds into its own slot of the segment, so the totals
+ * the collector reads are exact however rarely it looks, and independent of ring overruns.
+ * A gauge is a value the program sets ("heap_bytes", "queue_depth"); the collector shows the latest.
+ *
+ *     static tk_counter_t *pk;
+ *     if (!pk) pk = tk_counter("packets");
+ *     tk_counter_add(pk, 1);
+ *
+ * A stage is a named part of the program's pipeline that TK_DISABLE_STAGES=a,b switches off at
+ * start-up (read once, at the first call into the library), to measure what each part costs:
+ *
+ *     if (TK_STAGE_ON("dissect"))
+ *         dissect(pkt);
+ */
+typedef struct tk_counter tk_counter_t;
+typedef struct tk_gauge tk_gauge_t;
+
+/* Gets or registers the counter `name` (the rules of tk_timer's names). Thread-safe; the same name
+ * gives the same pointer, so cache it. Never returns NULL: on failure it returns a shared counter
+ * nobody reads and prints one line on stderr. */
+TK_API tk_counter_t *tk_counter(const char *name);
+/* As tk_counter(), returning 0 or TK_EINVAL / TK_ENAMETOOLONG / TK_EFULL; *out is always set. */
+TK_API int tk_counter_register(const char *name, tk_counter_t **out);
+/* Adds n to the counter. Cost: a flag test, a TLS load and one load + one relaxed store into this
+ * thread's own slot (no atomic read-modify-write, no lock, no record); cheaper than tk_record.
+ * The first call of a thread claims its ring as tk_record does. Thread-safe, never blocks. */
+TK_API void tk_counter_add(tk_counter_t *c, uint64_t n);
+/* This thread's share of the counter's total (the collector sums the shares of all threads). */
+TK_API uint64_t tk_counter_thread_value(const tk_counter_t *c);
+
+/* Gets or registers the gauge `name` (as tk_counter). Never returns NULL. */
+TK_API tk_gauge_t *tk_gauge(const char *name);
+/* As tk_gauge(), returning 0 or a TK_E* code; *out is always set. */
+TK_API int tk_gauge_register(const char *name, tk_gauge_t **out);
+/* Sets the gauge to v (the last store from any thread wins). Cost: a flag test and one relaxed
+ * 64-bit store into the segment. Thread-safe, never blocks. */
+TK_API void tk_gauge_set(tk_gauge_t *g, int64_t v);
+/* The gauge's current value (0 before any tk_gauge_set or when recording is disabled). */
+TK_API int64_t tk_gauge_value(const tk_gauge_t *g);
+
+/* Nonzero when the stage `name` is on: every stage is on unless TK_DISABLE_STAGES lists it
+ * (comma-separated names; "*" or "all" turns every stage off). Registers the stage so that the
+ * collector shows its state. Takes a lock: call it once and keep the answer (TK_STAGE_ON does).
+ * An invalid name is reported on stderr and answers 1 (on). Thread-safe. */
+TK_API int tk_stage(const char *name);
+/* TK_STAGE_ON(name): tk_stage(name) looked up once per call site; then one predictable branch. */
+#define TK_STAGE_ON(name)                                                                    \
+    __extension__({                                                                          \
+        static int tk__stage_ = -1; /* relaxed atomics: plain moves */                       \
+        int tk__on_ = __atomic_load_n(&tk__stage_, __ATOMIC_RELAXED);                        \
+        if (TK_UNLIKELY(tk__on_ < 0)) {                                                      \
+            tk__on_ = tk_stage(name);                                                        \
+            __atomic_store_n(&tk__stage_, tk__on_, __ATOMIC_RELAXED);                        \
+        }                                                                                    \
+        tk__on_;                                                                             \
+    })
 
 
 /* ---- async task profiling ----------------------------------------------------------------------- */

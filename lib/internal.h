@@ -25,6 +25,7 @@ typedef struct tk__ring {
     tks_ring_header *hdr;
     uint64_t *counters;   /* per-name record counts, max_names entries */
     tks_record *slots;
+    uint64_t *values;     /* counter totals by name id, written by the owner only (counter.c) */
     uint64_t mask;
     uint64_t head;        /* == hdr->head, kept locally */
     uint32_t index;
@@ -51,6 +52,7 @@ typedef struct tk__state {
     int names_full;       /* atomic: the name table filled up; registrations fail at once */
     int start_failed;     /* atomic: a segment was wanted but could not be made: records are counted */
     uint64_t dropped_no_segment; /* atomic: records dropped because start_failed */
+    int64_t *gauges;      /* gauge values and stage states by name id (counter.c), NULL: none */
 } tk__state;
 
 extern TK_HIDDEN tk__state tk__g;
@@ -67,6 +69,8 @@ TK_HIDDEN int tk__name_register(const char *name, int kind, int allow_space);
 TK_HIDDEN uint32_t tk__names_copy(tks_name *table, uint32_t max);
 /* The name of id (any kind), "?" when out of range. */
 TK_HIDDEN const char *tk__name_of(uint32_t id);
+/* The kind of name id (TKS_NAME_*), TKS_NAME_FREE when out of range. */
+TK_HIDDEN int tk__name_kind(uint32_t id);
 /* Takes one calibration sample into the header (calibration thread and init only). */
 TK_HIDDEN void tk__calibrate_sample(tks_header *h);
 /* The calibration lock, for the fork handlers (taken after tk__g.lock, never before it). */
@@ -92,6 +96,10 @@ TK_HIDDEN int tk__health_flag_once(uint32_t flag);
 TK_HIDDEN void tk__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Opens the TK_TIMING output so that a write never blocks; sets timing_fd (init, lock held). */
 TK_HIDDEN void tk__timing_open(void);
+/* Reads TK_DISABLE_STAGES (init, lock held; counter.c). */
+TK_HIDDEN void tk__stages_init(void);
+/* Publishes the stage states into a new segment's gauge slots (segment creation, lock held). */
+TK_HIDDEN void tk__stages_publish(int64_t *gauges, uint32_t count);
 /* Writes one TIMING line for a point (TK_TIMING=1). */
 TK_HIDDEN void tk__timing_write(uint32_t label, uint64_t ticks, uint64_t client, uint64_t command,
                                 uint64_t session, const char *ctx, size_t len);

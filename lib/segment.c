@@ -209,10 +209,12 @@ static int segment_create(int clock_source)
     const uint32_t cap = tk__g.ring_capacity, rings = tk__g.max_rings, names = tk__g.max_names;
     const size_t counters_off = TKS_RING_HEADER_SIZE;
     const size_t slots_off = round_up(counters_off + (size_t)names * 8u, 64);
-    const size_t stride = round_up(slots_off + (size_t)cap * TKS_RECORD_SIZE, 4096);
+    const size_t values_off = round_up(slots_off + (size_t)cap * TKS_RECORD_SIZE, 64);
+    const size_t stride = round_up(values_off + (size_t)names * 8u, 4096);
     const size_t names_off = TKS_HEADER_SIZE;
     const size_t rings_off = round_up(names_off + (size_t)names * TKS_NAME_ENTRY_SIZE, 4096);
-    const size_t size = rings_off + (size_t)rings * stride;
+    const size_t gauges_off = rings_off + (size_t)rings * stride;
+    const size_t size = gauges_off + round_up((size_t)names * 8u, 4096);
 
     /* The file is filled under a hidden temporary name and renamed into place, so a collector
      * never sees a half-written header. Names are relative to the directory opened once. */
@@ -276,6 +278,9 @@ static int segment_create(int clock_source)
     h->ring_stride = stride;
     h->counters_offset = counters_off;
     h->slots_offset = slots_off;
+    h->area_counters.values_offset = values_off;
+    h->area_counters.gauges_offset = gauges_off;
+    h->area_counters.value_count = names;
     h->proc_starttime = proc_starttime();
     read_cmdline(h->cmdline, sizeof h->cmdline, h->process, sizeof h->process);
     tk__calibrate_sample(h); /* sample 0: never overwritten */
@@ -291,8 +296,11 @@ static int segment_create(int clock_source)
     for (uint32_t i = 0; i < rings; i++) {
         char *base = (char *)mem + rings_off + (size_t)i * stride;
         tk__g.rings[i] = (tk__ring){(tks_ring_header *)base, (uint64_t *)(base + counters_off),
-                                    (tks_record *)(base + slots_off), cap - 1u, 0, i};
+                                    (tks_record *)(base + slots_off),
+                                    (uint64_t *)(base + values_off), cap - 1u, 0, i};
     }
+    tk__g.gauges = (int64_t *)((char *)mem + gauges_off);
+    tk__stages_publish(tk__g.gauges, names);
     /* the names registered so far (name 0 is "(invalid)", which absorbs the records of failed
      * registrations); tk__name_register keeps the two tables in step from now on */
     tks_name *table = (tks_name *)((char *)mem + names_off);
@@ -314,6 +322,7 @@ static int segment_create(int clock_source)
 err:
     free(tk__g.rings);
     tk__g.rings = NULL;
+    tk__g.gauges = NULL;
     if (mem != MAP_FAILED)
         munmap(mem, size);
     if (fd >= 0)
@@ -475,6 +484,7 @@ static int init_locked(const tk_options *o)
                           : env_u32("TK_MAX_THREADS", TK_DEFAULT_MAX_THREADS, 1, TKS_MAX_RINGS_LIMIT, 0);
     tk__g.max_names = TK_MAX_NAMES;
     int disable = (o && o->disable) || env_flag("TK_DISABLE") || !dir;
+    tk__stages_init(); /* stage switches hold even when recording is disabled */
     int source = o && o->clock ? o->clock : tk__clock_detect(getenv("TK_CLOCK"));
     tk__g.ns_per_tick_guess = tk__estimate_ns_per_tick(source);
 

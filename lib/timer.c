@@ -33,6 +33,11 @@ const char *tk__name_of(uint32_t id)
     return id < TK_MAX_NAMES ? timers[id].name : "?";
 }
 
+int tk__name_kind(uint32_t id)
+{
+    return id < nnames ? kinds[id] : TKS_NAME_FREE;
+}
+
 static int name_valid(const char *name, size_t *len, int allow_space)
 {
     size_t n = strnlen(name, TKS_NAME_LEN_MAX + 1);

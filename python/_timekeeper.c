@@ -1211,7 +1211,150 @@ static PyObject *py_version(PyObject *self, PyObject *unused)
     return PyUnicode_FromFormat("%u.%u.%u", v / 10000, v / 100 % 100, v % 100);
 }
 
+/* ==== counters, gauges and stages (tk.counter / tk.gauge / tk.stage): this block only ========== */
+/* The C side of python/timekeeper/_counters.py. A counter or gauge is known to Python by a small
+ * handle, an index into the tables below (checked on every call, so a wrong int raises instead of
+ * reaching the library). Cost of _counter_add(h, n): one METH_FASTCALL call, two int conversions
+ * and tk_counter_add. */
+#define PY_TK_MAX_HANDLES 4096
+static tk_counter_t *py_counters[PY_TK_MAX_HANDLES];
+static tk_gauge_t *py_gauges[PY_TK_MAX_HANDLES];
+static int py_ncounters, py_ngauges;
+
+/* Registers name with reg into table; returns its handle or NULL with an exception set. */
+static PyObject *py_handle_register(PyObject *name, void **table, int *n, const char *what,
+                                    int (*reg)(const char *, void **))
+{
+    const char *s = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+    if (!s) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_TypeError, "%s name must be str", what);
+        return NULL;
+    }
+    void *h;
+    int rc = reg(s, &h);
+    if (rc) {
+        PyErr_Format(PyExc_ValueError, "%s %R: %s", what, name, tk_strerror(rc));
+        return NULL;
+    }
+    for (int i = 0; i < *n; i++) /* the library gives the same pointer for the same name */
+        if (table[i] == h)
+            return PyLong_FromLong(i);
+    if (*n >= PY_TK_MAX_HANDLES) {
+        PyErr_Format(PyExc_ValueError, "%s %R: too many", what, name);
+        return NULL;
+    }
+    table[*n] = h;
+    return PyLong_FromLong((*n)++);
+}
+
+static int py_counter_reg(const char *s, void **out) { return tk_counter_register(s, (tk_counter_t **)out); }
+static int py_gauge_reg(const char *s, void **out) { return tk_gauge_register(s, (tk_gauge_t **)out); }
+
+static PyObject *py_counter_register(PyObject *self, PyObject *name)
+{
+    (void)self;
+    return py_handle_register(name, (void **)py_counters, &py_ncounters, "counter", py_counter_reg);
+}
+
+static PyObject *py_gauge_register(PyObject *self, PyObject *name)
+{
+    (void)self;
+    return py_handle_register(name, (void **)py_gauges, &py_ngauges, "gauge", py_gauge_reg);
+}
+
+/* The handle in o, or -1 with an exception set. */
+static long py_handle_get(PyObject *o, int n)
+{
+    long h = PyLong_AsLong(o);
+    if (h == -1 && PyErr_Occurred())
+        return -1;
+    if (h < 0 || h >= n) {
+        PyErr_SetString(PyExc_ValueError, "not a handle of this module");
+        return -1;
+    }
+    return h;
+}
+
+static PyObject *py_counter_add(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 1 && nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_counter_add(handle, n=1)");
+        return NULL;
+    }
+    long h = py_handle_get(args[0], py_ncounters);
+    if (h < 0)
+        return NULL;
+    unsigned long long n = nargs == 2 ? PyLong_AsUnsignedLongLong(args[1]) : 1;
+    if (n == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
+    tk_counter_add(py_counters[h], (uint64_t)n);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_counter_thread_value(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    long h = py_handle_get(arg, py_ncounters);
+    return h < 0 ? NULL : PyLong_FromUnsignedLongLong(tk_counter_thread_value(py_counters[h]));
+}
+
+static PyObject *py_gauge_set(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_gauge_set(handle, value)");
+        return NULL;
+    }
+    long h = py_handle_get(args[0], py_ngauges);
+    if (h < 0)
+        return NULL;
+    long long v = PyLong_AsLongLong(args[1]);
+    if (v == -1 && PyErr_Occurred())
+        return NULL;
+    tk_gauge_set(py_gauges[h], (int64_t)v);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_gauge_value(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    long h = py_handle_get(arg, py_ngauges);
+    return h < 0 ? NULL : PyLong_FromLongLong(tk_gauge_value(py_gauges[h]));
+}
+
+static PyObject *py_stage(PyObject *self, PyObject *name)
+{
+    (void)self;
+    const char *s = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+    if (!s) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "stage name must be str");
+        return NULL;
+    }
+    return PyBool_FromLong(tk_stage(s));
+}
+
+#define PY_TK_COUNTER_METHODS                                                                  \
+    {"_counter_register", py_counter_register, METH_O,                                         \
+     "_counter_register(name)\n--\n\nRegisters counter `name`; returns its handle."},          \
+    {"_counter_add", (PyCFunction)(void (*)(void))py_counter_add, METH_FASTCALL,              \
+     "_counter_add(handle, n=1)\n--\n\nAdds n (>= 0) to the counter."},                          \
+    {"_counter_thread_value", py_counter_thread_value, METH_O,                                 \
+     "_counter_thread_value(handle)\n--\n\nThis thread's share of the counter's total."},      \
+    {"_gauge_register", py_gauge_register, METH_O,                                             \
+     "_gauge_register(name)\n--\n\nRegisters gauge `name`; returns its handle."},              \
+    {"_gauge_set", (PyCFunction)(void (*)(void))py_gauge_set, METH_FASTCALL,                  \
+     "_gauge_set(handle, value)\n--\n\nSets the gauge to an int64 value."},                    \
+    {"_gauge_value", py_gauge_value, METH_O,                                                   \
+     "_gauge_value(handle)\n--\n\nThe gauge's current value."},                                \
+    {"stage", py_stage, METH_O,                                                                \
+     "stage(name)\n--\n\nTrue unless TK_DISABLE_STAGES switched stage `name` off."},
+/* ==== end of counters, gauges and stages ======================================================= */
+
 static PyMethodDef module_methods[] = {
+    PY_TK_COUNTER_METHODS /* counters, gauges and stages: the block above */
     {"point", (PyCFunction)(void (*)(void))py_point, METH_FASTCALL | METH_KEYWORDS, point_doc},
     {"label", py_label, METH_O,
      "label(name)\n--\n\nRegisters label `name` and returns a Label with a fast .point()."},

@@ -297,6 +297,18 @@ static int mode_forks(int n)
 
 /* ---- hold: a live producer until stdin closes ------------------------------------------------- */
 
+/* Returns when stdin reaches its end (an interrupted read is read again). */
+static void wait_stdin_closed(void)
+{
+    char c;
+    for (;;) {
+        ssize_t r = read(STDIN_FILENO, &c, 1);
+        if (r > 0 || (r < 0 && errno == EINTR))
+            continue;
+        return;
+    }
+}
+
 static int mode_hold(int with_child)
 {
     tk_timer_t *t = tk_timer("hold");
@@ -305,17 +317,13 @@ static int mode_hold(int with_child)
     if (with_child) {
         pid_t pid = fork();
         if (pid == 0) { /* keeps every inherited descriptor; never touches the library */
-            char c;
-            while (read(STDIN_FILENO, &c, 1) > 0) {
-            }
+            wait_stdin_closed();
             _exit(0);
         }
         printf("child=%d\n", (int)pid);
     }
     fflush(stdout);
-    char c;
-    while (read(STDIN_FILENO, &c, 1) > 0) {
-    }
+    wait_stdin_closed();
     return 0;
 }
 

@@ -1080,6 +1080,8 @@ static uint64_t proc_drain(tkc_core *c, cproc *p)
         p->pub.rings_used = rings;
         for (uint32_t ri = 0; ri < rings; ri++)
             read += ring_drain(c, p, ri);
+        tkc_decode_ctx pdc = {c, p, UINT32_MAX}; /* values kept in the segment (decode.h) */
+        tkc_decode_poll(&pdc, tkc_now_ns());
         p->pub.heartbeat_mono_ns = __atomic_load_n(&h->heartbeat_mono_ns, __ATOMIC_RELAXED);
         dropped = __atomic_load_n(&h->dropped_no_ring, __ATOMIC_RELAXED);
         if (p->pub.minor_version >= 2) {

@@ -38,6 +38,11 @@ void tkc_decode_corrupt(tkc_decode_ctx *dc);
  * validated against the segment's size. Returns 0, or -1 when out of bounds (nothing copied). */
 int tkc_decode_read(tkc_decode_ctx *dc, uint64_t off, void *dst, size_t len);
 
+/* Reads the kinds whose values live in the segment instead of records (counters, gauges and stage
+ * states: core/decode-counter.h) and emits their events. The core calls it once per drain pass of
+ * a process, after its rings, under the drain's SIGBUS guard (dc->ring is UINT32_MAX). */
+void tkc_decode_poll(tkc_decode_ctx *dc, uint64_t now_mono_ns);
+
 /* The decoders there are (NULL until their kind exists). */
 size_t tkc_decode_counter(tkc_decode_ctx *dc, const tks_record *recs, size_t avail);
 size_t tkc_decode_gauge(tkc_decode_ctx *dc, const tks_record *recs, size_t avail);

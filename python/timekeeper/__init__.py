@@ -75,6 +75,8 @@ from ._timekeeper import (
     version,
 )
 
+from ._counters import Counter, Gauge, counter, gauge, stage  # counters, gauges, stages
+
 __version__ = version()
 
 __all__ = [
@@ -82,6 +84,7 @@ __all__ = [
     "clock_source", "enabled", "get_include", "init", "label", "noop", "noop_point", "now", "now_ns", "point",
     "segment_path", "thread_exit", "thread_name", "ticks_per_second", "ticks_to_ns", "timer",
     "timing_enabled", "version",
+    "Counter", "Gauge", "counter", "gauge", "stage",
 ]
 
 
