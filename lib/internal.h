@@ -27,6 +27,7 @@ typedef struct tk__ring {
     uint64_t mask;
     uint64_t head;        /* == hdr->head, kept locally */
     uint32_t index;
+    uint64_t task_next;   /* the last task id given on this ring (lib/task.c) */
 } tk__ring;
 
 /* Process-wide state. Written under `lock` during init, claims and registration only. */
@@ -66,6 +67,8 @@ TK_HIDDEN void tk__calibrate_sample(tks_header *h);
 TK_HIDDEN int tk__clock_detect(const char *env_clock);
 TK_HIDDEN uint64_t tk__mono_ns(void);
 TK_HIDDEN uint64_t tk__real_ns(void);
+/* Publishes the task types registered so far into a new segment's type table (lock held). */
+TK_HIDDEN void tk__task_types_copy(tks_header *h);
 /* Writes one TIMING line for a point (TK_TIMING=1). */
 TK_HIDDEN void tk__timing_write(uint32_t label, uint64_t ticks, uint64_t client, uint64_t command,
                                 uint64_t session, const char *ctx, size_t len);

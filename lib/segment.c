@@ -141,7 +141,11 @@ static int segment_create(int clock_source)
     const size_t stride = round_up(slots_off + (size_t)cap * TKS_RECORD_SIZE, 4096);
     const size_t names_off = TKS_HEADER_SIZE;
     const size_t rings_off = round_up(names_off + (size_t)names * TKS_NAME_ENTRY_SIZE, 4096);
-    const size_t size = rings_off + (size_t)rings * stride;
+    /* task accumulators (lib/task.c): a type table, then one region per ring */
+    const size_t task_types_off = rings_off + (size_t)rings * stride;
+    const size_t tasks_stride = round_up((size_t)TKS_DEFAULT_MAX_TASK_TYPES * TKS_TASK_ACC_SIZE, 4096);
+    const size_t tasks_off = round_up(task_types_off + (size_t)TKS_DEFAULT_MAX_TASK_TYPES * 4u, 4096);
+    const size_t size = tasks_off + (size_t)rings * tasks_stride;
 
     /* The file is filled under a hidden temporary name and renamed into place, so a collector
      * never sees a half-written header. */
@@ -186,6 +190,10 @@ static int segment_create(int clock_source)
     h->ring_stride = stride;
     h->counters_offset = counters_off;
     h->slots_offset = slots_off;
+    h->task_types_offset = task_types_off;
+    h->tasks_offset = tasks_off;
+    h->tasks_stride = tasks_stride;
+    h->max_task_types = TKS_DEFAULT_MAX_TASK_TYPES;
     h->proc_starttime = proc_starttime();
     read_cmdline(h->cmdline, sizeof h->cmdline, h->process, sizeof h->process);
     tk__calibrate_sample(h); /* sample 0: never overwritten */
@@ -208,6 +216,7 @@ static int segment_create(int clock_source)
     tks_name *table = (tks_name *)((char *)mem + names_off);
     uint32_t n = tk__names_copy(table, names);
     __atomic_store_n(&h->name_count, n, __ATOMIC_RELEASE);
+    tk__task_types_copy(h);
     __atomic_store_n(&h->state, (uint32_t)TKS_STATE_LIVE, __ATOMIC_RELEASE);
     if (rename(tmp, tk__g.path) != 0) {
         fprintf(stderr, "timekeeper: cannot publish %s: %s; recording disabled\n", tk__g.path,

@@ -1,0 +1,2 @@
+# Async task profiling: the metric semantics (aggregator), the library's lifecycle calls and totals.
+tk_add_test(test_task_agg SOURCES test_task_agg.c LABELS unit)
