@@ -58,6 +58,7 @@ echo
 run bench_record $quick
 run bench_drain $quick
 run bench_hist $quick
+run bench_task $quick
 run bench_soak $quick
 run bench_clock $quick
 run timekeeper calibrate $quick
