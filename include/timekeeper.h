@@ -280,10 +280,15 @@ typedef struct tk_task {
     uint64_t priv[12];
 } tk_task_t;
 
+#define TK_TASK_FUNC_MAX 1024 /* bytes of a task type's function or file */
+
 /* Gets or registers the task type (func, file, line) of a dynamic runtime (an adapter). The same
- * triple gives the same pointer. func: 1..55 printable bytes; file may be NULL. The name table
- * stores "func@file:line" (file cut from the left to fit). Returns 0, TK_EINVAL, TK_ENAMETOOLONG,
- * TK_EFULL (name table or task types full); *out is NULL on failure. Thread-safe (takes a lock). */
+ * triple gives the same pointer; the type keeps copies of func and file. func: 1..TK_TASK_FUNC_MAX
+ * bytes, file (NULL: none) at most as long. The name table stores "func@file:line" in 55 bytes:
+ * a long function or file keeps its end, the file at least 20 bytes; characters a name may not
+ * hold become '_' (two types whose cut names are equal are shown as one by a collector). Returns
+ * 0, TK_EINVAL, TK_ENAMETOOLONG, TK_ENOMEM, TK_EFULL (name table or the 512 task types full);
+ * *out is NULL on failure. Thread-safe (takes a lock). */
 TK_API int tk_task_type_register(const char *func, const char *file, int line,
                                  tk_task_type_t **out);
 

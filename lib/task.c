@@ -39,30 +39,35 @@ void tk__task_types_copy(tks_header *h)
     __atomic_store_n(&h->task_type_count, n, __ATOMIC_RELEASE);
 }
 
-/* "func@file:line" within TKS_NAME_LEN_MAX bytes; characters a name may not hold become '_'. */
+/* "func@file:line" within TKS_NAME_LEN_MAX bytes: a long function or file keeps its end (the
+ * most specific part: "outer.<locals>.inner", "pkg/mod.py"), the file at least 20 bytes of it;
+ * characters a name may not hold become '_'. */
 static void type_name(char *out, const char *func, const char *file, int line)
 {
-    char tail[32];
+    char tail[16];
     snprintf(tail, sizeof tail, ":%d", line > 0 ? line : 0);
-    size_t flen = strlen(func);
-    if (flen > TKS_NAME_LEN_MAX)
-        flen = TKS_NAME_LEN_MAX;
-    memcpy(out, func, flen);
-    size_t n = flen;
-    if (file && *file && n + 1 + strlen(tail) < TKS_NAME_LEN_MAX) {
-        size_t room = TKS_NAME_LEN_MAX - n - 1 - strlen(tail);
-        size_t len = strlen(file);
-        const char *f = len > room ? file + (len - room) : file;
-        out[n++] = '@';
-        memcpy(out + n, f, strlen(f));
-        n += strlen(f);
-        memcpy(out + n, tail, strlen(tail));
-        n += strlen(tail);
+    if (!file)
+        file = "";
+    const size_t budget = TKS_NAME_LEN_MAX - strlen(tail) - 1; /* 1: the '@' */
+    size_t flen = strlen(func), plen = strlen(file);
+    size_t fshare = flen, pshare = plen;
+    if (flen + plen > budget) {
+        pshare = plen < 20 ? plen : (budget > flen + 20 ? budget - flen : 20);
+        fshare = flen < budget - pshare ? flen : budget - pshare;
+        pshare = plen < budget - fshare ? plen : budget - fshare;
     }
+    size_t n = 0;
+    memcpy(out, func + flen - fshare, fshare);
+    n += fshare;
+    out[n++] = '@';
+    memcpy(out + n, file + plen - pshare, pshare);
+    n += pshare;
+    memcpy(out + n, tail, strlen(tail));
+    n += strlen(tail);
     out[n] = '\0';
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)out[i];
-        if (ch < 0x20 || ch > 0x7e || ch == ',' || (ch == '@' && i < flen))
+        if (ch < 0x20 || ch > 0x7e || ch == ',' || (ch == '@' && i != fshare))
             out[i] = '_';
     }
 }
@@ -74,7 +79,7 @@ static int type_find_or_add(const char *func, const char *file, int line, tk_tas
     *out = NULL;
     if (!func || !*func)
         return TK_EINVAL;
-    if (strlen(func) > TKS_NAME_LEN_MAX)
+    if (strlen(func) > TK_TASK_FUNC_MAX || (file && strlen(file) > TK_TASK_FUNC_MAX))
         return TK_ENAMETOOLONG;
     type_name(name, func, file, line);
     int id = tk__name_register(name, TKS_NAME_TASK, 1);
@@ -83,7 +88,8 @@ static int type_find_or_add(const char *func, const char *file, int line, tk_tas
     int rc = 0;
     pthread_mutex_lock(&tk__g.lock);
     for (uint32_t i = 0; i < ntypes; i++)
-        if (types[i]->priv_id == (uint32_t)id) {
+        if (types[i]->line == line && strcmp(types[i]->func, func) == 0 &&
+            strcmp(types[i]->file, file ? file : "") == 0) {
             *out = types[i];
             goto out;
         }

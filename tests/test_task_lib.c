@@ -132,7 +132,12 @@ static void registration_gives_one_type_per_triple_and_checks_names(void **state
     char longname[80];
     memset(longname, 'x', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
-    assert_int_equal(tk_task_type_register(longname, "f.c", 1, &a), TK_ENAMETOOLONG);
+    assert_int_equal(tk_task_type_register(longname, "f.c", 1, &a), 0); /* kept whole, cut in the table */
+    assert_string_equal(a->func, longname);
+    char huge[TK_TASK_FUNC_MAX + 2];
+    memset(huge, 'y', sizeof huge - 1);
+    huge[sizeof huge - 1] = '\0';
+    assert_int_equal(tk_task_type_register(huge, "f.c", 1, &a), TK_ENAMETOOLONG);
     assert_null(a);
     assert_int_equal(tk_task_type_register("", "f.c", 1, &a), TK_EINVAL);
     /* a very long path keeps its end */
