@@ -1,5 +1,6 @@
 /* core/decode-task.c — TKS_REC_TASK records to TKC_EV_TASK events (layout: agg/tasks.h), and the
- * exact totals of the producer's task accumulators after each record that ends a task. */
+ * exact totals of the producer's task accumulators after each record that ends a task. Listed in
+ * core/decode.c's table. */
 #include "agg/tasks.h"
 #include "core/decode.h"
 
@@ -55,7 +56,8 @@ size_t tkc_decode_task(tkc_decode_ctx *dc, const tks_record *recs, size_t avail)
 {
     (void)avail;
     tkc_event e;
-    if (tkc_task_event_from_record(&recs[0], tkc_decode_ring(dc), &e) != 0) {
+    if (tkc_task_event_from_record(&recs[0], tkc_decode_ring(dc), &e) != 0 ||
+        tkc_proc_name_kind(tkc_decode_proc(dc), e.name) != TKS_NAME_TASK) {
         tkc_decode_corrupt(dc);
         return 1;
     }
