@@ -359,8 +359,9 @@ int tk_task_snapshot(tk_task_stats *out, size_t cap, size_t *n)
         o->zombie = a->zombie;
         o->slices = a->slices;
         o->exec_ns = (uint64_t)((double)a->exec_ticks * npt + 0.5);
+        /* sums of rounded parts, so exec_with_children_ns == exec_ns + the children's exec_ns */
         o->exec_with_children_ns =
-            (uint64_t)((double)(a->exec_ticks + a->children_exec_ticks) * npt + 0.5);
+            o->exec_ns + (uint64_t)((double)a->children_exec_ticks * npt + 0.5);
         o->wall_ns = (uint64_t)((double)a->wall_ticks * npt + 0.5);
         o->max_slice_ns = (uint64_t)((double)a->max_slice_ticks * npt + 0.5);
         o->max_exec_ns = (uint64_t)((double)a->max_exec_ticks * npt + 0.5);
