@@ -326,8 +326,10 @@ typedef struct tk_task_stats {
 
 /* Copies the calling thread's task totals (its loop's), one entry per task type used on it, sorted
  * by exec_with_children_ns (largest first), into out[0, cap). *n is set to the number of types
- * used (may exceed cap: only cap are written). Returns 0, TK_EINVAL (out NULL with cap > 0, or
- * n NULL), TK_EDISABLED. Reads only the calling thread's own accumulators: no lock. */
+ * used (may exceed cap: only cap are written). The totals are those of the thread's ring: when
+ * every ring was taken and a thread reuses the ring of one that exited, they go on from that
+ * thread's. Returns 0, TK_EINVAL (out NULL with cap > 0, or n NULL), TK_EDISABLED, TK_ENOMEM.
+ * Reads only the calling thread's own accumulators (no lock for them). Owner thread only. */
 TK_API int tk_task_snapshot(tk_task_stats *out, size_t cap, size_t *n);
 
 

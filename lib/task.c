@@ -72,6 +72,15 @@ static void type_name(char *out, const char *func, const char *file, int line)
     }
 }
 
+/* In a forked child the parent's tasks are not continued (their calls are refused: their ring is
+ * not the child's) and the cached accumulators belong to the parent's segment. */
+static void task_on_fork_child(void)
+{
+    tls_stack.top = NULL;
+    tls_acc_ring = NULL;
+    tls_acc = NULL;
+}
+
 /* Finds or adds the type entry (func, file, line); returns 0 or a TK_E* code. */
 static int type_find_or_add(const char *func, const char *file, int line, tk_task_type_t **out)
 {
@@ -86,7 +95,10 @@ static int type_find_or_add(const char *func, const char *file, int line, tk_tas
     if (id < 0)
         return id;
     int rc = 0;
+    static int atfork_done; /* under the lock; every task has a type, so this precedes them */
     pthread_mutex_lock(&tk__g.lock);
+    if (!atfork_done && pthread_atfork(NULL, NULL, task_on_fork_child) == 0)
+        atfork_done = 1;
     for (uint32_t i = 0; i < ntypes; i++)
         if (types[i]->line == line && strcmp(types[i]->func, func) == 0 &&
             strcmp(types[i]->file, file ? file : "") == 0) {

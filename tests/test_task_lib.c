@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include <timekeeper.h>
 
@@ -281,6 +282,33 @@ static void totals_stay_exact_when_the_ring_overflows(void **state)
     munmap((void *)m, (size_t)st.st_size);
 }
 
+static void forked_child_profiles_only_its_own_tasks(void **state)
+{
+    (void)state;
+    tk_task_t t;
+    assert_int_equal(tk_task_created(&t, TK_TASK_TYPE_OF(handler)), 0);
+    assert_int_equal(tk_task_running(&t), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int bad = tk_task_paused(&t) != TK_ETASKSTATE; /* the parent's task is not continued */
+        bad |= (tk_task_current() != NULL) << 1;
+        tk_task_t c;
+        bad |= (tk_task_created(&c, TK_TASK_TYPE_OF(spinner)) != 0) << 2;
+        bad |= (tk_task_running(&c) != 0) << 3;
+        bad |= (tk_task_completed(&c) != 0) << 4;
+        tk_task_stats s[8];
+        size_t n = 0;
+        bad |= (tk_task_snapshot(s, 8, &n) != 0 || n != 1 || s[0].completed != 1) << 5;
+        _exit(bad);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(tk_task_completed(&t), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +317,7 @@ int main(void)
         cmocka_unit_test(registration_gives_one_type_per_triple_and_checks_names),
         cmocka_unit_test(each_thread_has_its_own_tasks_and_totals),
         cmocka_unit_test(totals_stay_exact_when_the_ring_overflows),
+        cmocka_unit_test(forked_child_profiles_only_its_own_tasks),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
