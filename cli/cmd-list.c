@@ -69,7 +69,7 @@ static void print_tasks(tkc_tasks *ag)
            "in flight", "exec", "w/children", "wall avg", "max slice", "p99 slice");
     for (size_t i = 0; i < n; i++) {
         const tkc_task_row *r = &rows[i];
-        char e[32], ec[32], w[32], ms[32], p99[32], where[80];
+        char e[32], ec[32], w[32], ms[32], p99[32], where[128];
         const char *base = strrchr(r->file, '/');
         snprintf(where, sizeof where, "%s %s:%u", r->func, base ? base + 1 : r->file, r->line);
         printf("%-40.40s %9llu %7llu %9llu %10s %10s %10s %10s %10s\n", where, (unsigned long long)r->calls, (unsigned long long)(r->t.failed + r->t.cancelled),
