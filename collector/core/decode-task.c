@@ -18,7 +18,7 @@ static void emit_totals(tkc_decode_ctx *dc, uint32_t name, uint32_t index)
         uint32_t max_task_types, task_type_count;
     } h;
     uint32_t max_rings;
-    if (p->minor_version < 2 ||
+    if (p->minor_version < 3 ||
         tkc_decode_read(dc, offsetof(tks_header, tasks_offset), &h, sizeof h) != 0 ||
         tkc_decode_read(dc, offsetof(tks_header, max_rings), &max_rings, sizeof max_rings) != 0)
         return;
