@@ -59,6 +59,7 @@ run bench_record $quick
 run bench_counter $quick
 run bench_drain $quick
 run bench_hist $quick
+run bench_task $quick
 run bench_recorder $quick
 run bench_soak $quick
 run bench_clock $quick
@@ -93,10 +94,20 @@ if command -v tmux >/dev/null 2>&1 && [ -x "$bin/top_producer" ]; then
 else
     echo "== bench_top: skipped (needs tmux and $bin/top_producer, built with the tests)"
 fi
+if [ -f "$bin/../python/timekeeper/asyncio.py" ]; then
+    echo "== bench_asyncio $quick"
+    PYTHONPATH=$bin/../python TMPDIR=$out /usr/bin/python3 "$here/bench_asyncio.py" $quick \
+        >"$out/bench_asyncio.txt" 2>&1
+    rc=$?
+    cat "$out/bench_asyncio.txt"
+    [ "$rc" -eq 0 ] || failed="$failed bench_asyncio"
+else
+    echo "== bench_asyncio: skipped (the Python extension is not built)"
+fi
 
 echo
 echo "== summary ($(($(date +%s) - start_all)) s; load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))"
-for name in bench_record bench_drain bench_hist bench_recorder bench_soak bench_clock bench_analyze bench_pipeline bench_top; do
+for name in bench_record bench_drain bench_hist bench_task bench_recorder bench_soak bench_clock bench_analyze bench_pipeline bench_top bench_asyncio; do
     f="$out/$name.txt"
     [ -f "$f" ] || continue
     grep -E '^[a-z0-9_]+: ' "$f" | grep -v '^bench_' | sed 's/^/  /'

@@ -1,10 +1,13 @@
-/* cmd-list.c — `timekeeper list`: instrumented processes and their timers, live or exited. */
+/* cmd-list.c — `timekeeper list`: instrumented processes and their timers, live or exited, and
+ * the async task types they profile. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "agg/tasks.h"
 #include "agg/window.h"
 #include "core/core.h"
+#include "util/fmt.h"
 #include "sink/window-rows.h"
 
 enum { OPT_DIR = 256 };
@@ -26,8 +29,9 @@ const cli_command cmd_list_def = {
     "list", cmd_list, "list instrumented processes and their timers",
     "[--json] [--pid P] [--dir DIR]",
     "Shows each segment of this user: pid, process name, state (live or exited), threads that\n"
-    "recorded, records read, and the timers with their record counts. Listing reads the rings\n"
-    "but never removes a segment.",
+    "recorded, records read, and the timers with their record counts; then the async task types\n"
+    "of all processes, heaviest (exec with children) first. Listing reads the rings but never\n"
+    "removes a segment.",
     options,
 };
 
@@ -48,6 +52,31 @@ static const char *clock_name(int c)
     return c == 1 ? "tsc" : c == 2 ? "cntvct" : c == 3 ? "monotonic" : "?";
 }
 
+/* The task types, heaviest first (text only). */
+static void print_tasks(tkc_tasks *ag)
+{
+    size_t n = tkc_tasks_rows(ag, NULL, 0);
+    tkc_task_row *rows = n ? calloc(n, sizeof *rows) : NULL;
+    if (!rows)
+        return;
+    n = tkc_tasks_rows(ag, rows, n);
+    printf("\n%-40s %9s %7s %9s %10s %10s %10s %10s %10s\n", "task type", "calls", "failed",
+           "in flight", "exec", "w/children", "wall avg", "max slice", "p99 slice");
+    for (size_t i = 0; i < n; i++) {
+        const tkc_task_row *r = &rows[i];
+        char e[32], ec[32], w[32], ms[32], p99[32], where[128];
+        const char *base = strrchr(r->file, '/');
+        snprintf(where, sizeof where, "%s %s:%u", r->func, base ? base + 1 : r->file, r->line);
+        printf("%-40.40s %9llu %7llu %9llu %10s %10s %10s %10s %10s\n", where, (unsigned long long)r->calls, (unsigned long long)(r->t.failed + r->t.cancelled),
+               (unsigned long long)r->in_flight, tk_fmt_ns(e, sizeof e, (double)r->t.exec),
+               tk_fmt_ns(ec, sizeof ec, (double)r->exec_with_children),
+               tk_fmt_ns(w, sizeof w, r->calls ? (double)r->t.wall / (double)r->calls : 0),
+               tk_fmt_ns(ms, sizeof ms, (double)r->t.max_slice),
+               tk_fmt_ns(p99, sizeof p99, (double)hist_quantile(r->slice_hist, 0.99)));
+    }
+    free(rows);
+}
+
 static int cmd_list(int argc, char **argv)
 {
     list_opts o = {0};
@@ -63,9 +92,13 @@ static int cmd_list(int argc, char **argv)
     if (r != 0)
         return cli_error("list", "%s", strerror(-r));
     tka_agg *a = tka_agg_new(NULL);
-    if (!a || tkc_core_subscribe(c, tka_agg_consumer(a)) != 0) {
+    tkc_tasks *tasks = tkc_tasks_new();
+    tkc_consumer tc = tkc_tasks_consumer(tasks);
+    if (!a || !tasks || tkc_core_subscribe(c, tka_agg_consumer(a)) != 0 ||
+        tkc_core_subscribe(c, &tc) != 0) {
         tkc_core_close(c);
         tka_agg_free(a);
+        tkc_tasks_free(tasks);
         return cli_error("list", "out of memory");
     }
     tkc_core_scan(c);
@@ -118,7 +151,10 @@ static int cmd_list(int argc, char **argv)
             }
         }
     }
+    if (!o.json && tkc_tasks_rows(tasks, NULL, 0))
+        print_tasks(tasks);
     tkc_core_close(c);
     tka_agg_free(a);
+    tkc_tasks_free(tasks);
     return cli_finish("list", CLI_OK);
 }

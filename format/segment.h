@@ -11,7 +11,7 @@
  * one major version, additions are compatible (docs/segment-format.md, "Compatibility"): a new
  * record type or name kind, a new header field carved from `reserved`, a new feature bit. */
 #define TKS_VERSION 1u
-#define TKS_MINOR_VERSION 2u
+#define TKS_MINOR_VERSION 3u /* 2: health, life lock, counters; 3: task accumulators */
 #define TKS_FILE_PREFIX "timekeeper-" /* timekeeper-<pid>-<start>.seg */
 #define TKS_FILE_SUFFIX ".seg"
 
@@ -148,7 +148,14 @@ typedef struct tks_header {
      * change (sizes stay the same, so the offsets after them do not move). */
     tks_health health;            /* producer health (minor 2): drop counters by reason */
     tks_counters_area area_counters; /* minor 2: counters, gauges and stages */
-    uint8_t area_tasks[64];       /* async task profiling */
+    /* async task profiling (minor version 3; all 0 before): per-thread per-type totals, see
+     * tks_task_acc below and docs/segment-format.md, "Task accumulators" */
+    uint64_t tasks_offset;        /* max_rings regions of tasks_stride bytes; region i: ring i */
+    uint64_t tasks_stride;        /* bytes of one region: max_task_types tks_task_acc, 4096-rounded */
+    uint64_t task_types_offset;   /* max_task_types uint32 name ids: type index -> task type name */
+    uint32_t max_task_types;      /* accumulators per region (type indexes [0, max_task_types)) */
+    uint32_t task_type_count;     /* type indexes [0, task_type_count) are assigned (release) */
+    uint8_t area_tasks_pad[64 - 32];
     /* per-component timing (area_components): written by tk_sequence_create() */
     uint32_t component_layout;    /* TKS_COMPONENT_LAYOUT once a sequence exists, 0: none */
     uint32_t component_sequences; /* sequences created so far */
@@ -191,7 +198,7 @@ enum {
     TKS_REC_COUNTER = 4,     /* reserved: counters write no records (their totals live in the
                               * ring's values array, area_counters.values_offset) */
     TKS_REC_GAUGE = 5,       /* reserved: gauges write no records (area_counters.gauges_offset) */
-    TKS_REC_TASK = 6,        /* task lifecycle events (reserved) */
+    TKS_REC_TASK = 6,        /* a task lifecycle event: see "Task records" below */
     TKS_REC_COMPONENT = 7,   /* one call of a component's callback: see "Component records" */
     TKS_REC_CONT = 8,        /* a continuation of the record before it, for any type but points:
                               * carries no sequence number; skipped when found alone (its head
@@ -224,6 +231,52 @@ typedef struct tks_point_more {
     uint32_t tag;
     char ctx[28];
 } tks_point_more;
+
+/* Task records. tag = TKS_TAG(TKS_REC_TASK, name id of the task type), seq as for spans;
+ *   a = ticks of the transition
+ *   b = task id (> 0, unique within the ring: ids go on when a ring is reused)
+ *   c = transition (bits 0-7, TKS_TASK_*) | type index (bits 8-23: the task type's accumulator in
+ *       the ring's task region) | parent task id, low 40 bits (bits 24-63; TKS_TASK_CREATED only,
+ *       0: no parent)
+ * A task lives on the thread that created it: all its records are in one ring. */
+enum {
+    TKS_TASK_CREATED = 1,
+    TKS_TASK_RUNNING = 2,    /* a slice starts (each resume) */
+    TKS_TASK_PAUSED = 3,     /* the slice ends: the task awaits something */
+    TKS_TASK_COMPLETED = 4,  /* finished; a running task's slice ends with it */
+    TKS_TASK_FAILED = 5,
+    TKS_TASK_CANCELLED = 6,
+};
+#define TKS_TASK_C(transition, type_index, parent_id)                                         \
+    ((uint64_t)(transition) | ((uint64_t)((type_index) & 0xffffu) << 8) |                      \
+     ((uint64_t)(parent_id) << 24))
+#define TKS_TASK_TRANSITION(c) ((uint32_t)((c) & 0xffu))
+#define TKS_TASK_TYPE_INDEX(c) ((uint32_t)(((c) >> 8) & 0xffffu))
+#define TKS_TASK_PARENT(c) ((uint64_t)(c) >> 24)
+#define TKS_TASK_ID_BITS 40
+#define TKS_DEFAULT_MAX_TASK_TYPES 512u
+#define TKS_MAX_TASK_TYPES_LIMIT 65536u
+
+/* One task type's totals on one thread, in its ring's task region, written only by the thread
+ * that owns the ring. seq is a seqlock: odd while the fields change; a reader copies the entry and
+ * keeps the copy only when seq was even and unchanged around the copy. Times are ticks. The field
+ * order after seq is format/taskcalc.h's tkt_totals. */
+typedef struct tks_task_acc {
+    uint32_t name;                /* name id of the task type, 0: never used on this ring */
+    uint32_t seq;
+    uint64_t created;
+    uint64_t completed, failed, cancelled;
+    uint64_t stillborn;
+    uint64_t slices;
+    uint64_t exec_ticks;
+    uint64_t children_exec_ticks;
+    uint64_t wall_ticks;
+    uint64_t max_slice_ticks;
+    uint64_t max_exec_ticks;
+    uint64_t zombie;
+    uint64_t reserved[3];
+} tks_task_acc;
+#define TKS_TASK_ACC_SIZE 128u
 
 /* Component records. A TKS_REC_COMPONENT record is one call of one callback of one component of
  * an event-processing sequence, a single record (no continuation): the tag's name id is a
@@ -285,5 +338,6 @@ TKS_STATIC_ASSERT(sizeof(tks_ring_header) == TKS_RING_HEADER_SIZE, "ring header 
 TKS_STATIC_ASSERT(sizeof(tks_record) == TKS_RECORD_SIZE, "record size");
 TKS_STATIC_ASSERT(sizeof(tks_point_ext) == TKS_RECORD_SIZE, "point ext size");
 TKS_STATIC_ASSERT(sizeof(tks_point_more) == TKS_RECORD_SIZE, "point more size");
+TKS_STATIC_ASSERT(sizeof(tks_task_acc) == TKS_TASK_ACC_SIZE, "task accumulator size");
 
 #endif

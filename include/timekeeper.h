@@ -66,7 +66,8 @@ extern "C" {
     XX(ESEGMENT, -5, "cannot create the shared-memory segment")                          \
     XX(EDISABLED, -6, "recording is disabled")                                           \
     XX(ENORING, -7, "every ring of this process is owned by a live thread")              \
-    XX(EALREADY, -8, "already initialised")
+    XX(EALREADY, -8, "already initialised")                                              \
+    XX(ETASKSTATE, -16, "task lifecycle call out of order")
 
 typedef enum {
 #define TK_XX(name, value, text) TK_##name = value,
@@ -300,7 +301,100 @@ TK_API int tk_stage(const char *name);
 
 
 /* ---- async task profiling ----------------------------------------------------------------------- */
-/* (the section of task types and their lifecycle) */
+/* A task type is declared once, where the task is written, at file scope:
+ *
+ *     TK_TASK_TYPE(handle_request);           // function "handle_request", this file and line
+ *     ...
+ *     tk_task_t t;                            // the task's profiling state, in the task's memory
+ *     tk_task_created(&t, TK_TASK_TYPE_OF(handle_request));
+ *     tk_task_running(&t);  ... tk_task_paused(&t);   // each resume, each yield
+ *     tk_task_running(&t);  ... tk_task_completed(&t);
+ *
+ * A task belongs to the thread that created it (that thread's loop): every lifecycle call of a task
+ * is made on that thread. Each thread is profiled separately; any number of threads and loops at
+ * once. The PARENT of a task is the task running on this thread when it is created (the innermost
+ * one, if runs are nested), none when no task runs. A task that starts running while another runs
+ * (a child started synchronously, a callback of a nested loop run) is NESTED: its slice's time is
+ * taken out of the outer task's exec. Nesting has no depth limit.
+ *
+ * Metrics (per type, per thread; format/taskcalc.h is the one definition, docs/tasks.md explains):
+ * exec, exec with children, wall, completed / failed / cancelled, stillborn, max slice, max exec,
+ * in flight, zombie calls. They are kept exact in the segment (per-thread accumulators, written by
+ * the owner thread only) whatever happens to the ring; every transition is also one record in the
+ * ring for slice and wall histograms.
+ *
+ * Cost: each lifecycle call reads the clock once, writes one 32-byte record and, at the end of a
+ * slice, updates two accumulators under a seqlock (no lock, no syscall, no allocation). */
+typedef struct tk_task_type {
+    const char *func;      /* public, read-only: function (or coroutine) name */
+    const char *file;      /* public, read-only */
+    int line;              /* public, read-only */
+    int32_t priv_err;      /* private: registration error, 0 until registered */
+    uint32_t priv_id;      /* private: name id, 0 until registered */
+    uint32_t priv_index;   /* private: accumulator index */
+} tk_task_type_t;
+
+/* Declares the task type of function `fn` (an identifier) at this file and line: a static object,
+ * registered at the first task created with it. */
+#define TK_TASK_TYPE(fn) static tk_task_type_t tk__task_type_##fn = {#fn, __FILE__, __LINE__, 0, 0, 0}
+/* The task type declared with TK_TASK_TYPE(fn) in this file. */
+#define TK_TASK_TYPE_OF(fn) (&tk__task_type_##fn)
+
+/* A task's profiling state. Private: storage owned by the caller (usually inside the task's own
+ * object), valid from tk_task_created() until the task finishes; it may be freed right after. */
+typedef struct tk_task {
+    uint64_t priv[12];
+} tk_task_t;
+
+#define TK_TASK_FUNC_MAX 1024 /* bytes of a task type's function or file */
+
+/* Gets or registers the task type (func, file, line) of a dynamic runtime (an adapter). The same
+ * triple gives the same pointer; the type keeps copies of func and file. func: 1..TK_TASK_FUNC_MAX
+ * bytes, file (NULL: none) at most as long. The name table stores "func@file:line" in 55 bytes:
+ * a long function or file keeps its end, the file at least 20 bytes; characters a name may not
+ * hold become '_' (two types whose cut names are equal are shown as one by a collector). Returns
+ * 0, TK_EINVAL, TK_ENAMETOOLONG, TK_ENOMEM, TK_EFULL (name table or the 512 task types full);
+ * *out is NULL on failure. Thread-safe (takes a lock). */
+TK_API int tk_task_type_register(const char *func, const char *file, int line,
+                                 tk_task_type_t **out);
+
+/* A task of `type` is created on this thread (its parent: see above). Returns 0, TK_EDISABLED
+ * (nothing is recorded; later calls on t do nothing and return TK_EDISABLED), TK_EINVAL (NULL, or
+ * the type cannot be registered: calls on t then do nothing). Not for a task already created and
+ * still unfinished (that one would be lost: the call overwrites t). Owner thread only. */
+TK_API int tk_task_created(tk_task_t *t, tk_task_type_t *type);
+/* The task starts a slice (each resume). Returns 0, TK_ETASKSTATE when it is already running or
+ * finished (a finished task's call is counted as a zombie event), or when called on another thread
+ * than the creator's; TK_EDISABLED. Nothing is changed on failure. Owner thread only. */
+TK_API int tk_task_running(tk_task_t *t);
+/* The task's slice ends: it yields. Returns 0, TK_ETASKSTATE when it is not the innermost running
+ * task of this thread (a nested run must end first) or finished (zombie), TK_EDISABLED. */
+TK_API int tk_task_paused(tk_task_t *t);
+/* The task finishes: completed, failed or cancelled. A running task must be the innermost one; its
+ * slice ends now. A task that never ran is also counted as stillborn. Returns 0, TK_ETASKSTATE
+ * (out of order; zombie when already finished), TK_EDISABLED. After success t may be freed. */
+TK_API int tk_task_completed(tk_task_t *t);
+TK_API int tk_task_failed(tk_task_t *t);
+TK_API int tk_task_cancelled(tk_task_t *t);
+/* The task running innermost on this thread, NULL when none. Can't fail. */
+TK_API tk_task_t *tk_task_current(void);
+
+/* One task type's totals on the calling thread, in nanoseconds. */
+typedef struct tk_task_stats {
+    const tk_task_type_t *type;       /* func, file, line */
+    uint64_t created, completed, failed, cancelled, stillborn, in_flight, zombie;
+    uint64_t slices;
+    uint64_t exec_ns, exec_with_children_ns, wall_ns;  /* wall: summed over finished tasks */
+    uint64_t max_slice_ns, max_exec_ns;
+} tk_task_stats;
+
+/* Copies the calling thread's task totals (its loop's), one entry per task type used on it, sorted
+ * by exec_with_children_ns (largest first), into out[0, cap). *n is set to the number of types
+ * used (may exceed cap: only cap are written). The totals are those of the thread's ring: when
+ * every ring was taken and a thread reuses the ring of one that exited, they go on from that
+ * thread's. Returns 0, TK_EINVAL (out NULL with cap > 0, or n NULL), TK_EDISABLED, TK_ENOMEM.
+ * Reads only the calling thread's own accumulators (no lock for them). Owner thread only. */
+TK_API int tk_task_snapshot(tk_task_stats *out, size_t cap, size_t *n);
 
 
 /* ---- per-component timing ------------------------------------------------------------------------ */

@@ -29,6 +29,7 @@ typedef struct tk__ring {
     uint64_t mask;
     uint64_t head;        /* == hdr->head, kept locally */
     uint32_t index;
+    uint64_t task_next;   /* the last task id given on this ring (lib/task.c) */
 } tk__ring;
 
 /* Process-wide state. Written under `lock` during init, claims and registration only. */
@@ -80,6 +81,8 @@ TK_HIDDEN void tk__calib_lock_release(void);
 TK_HIDDEN int tk__clock_detect(const char *env_clock);
 TK_HIDDEN uint64_t tk__mono_ns(void);
 TK_HIDDEN uint64_t tk__real_ns(void);
+/* Publishes the task types registered so far into a new segment's type table (lock held). */
+TK_HIDDEN void tk__task_types_copy(tks_header *h);
 /* Adds n to a health counter (relaxed atomic; the header's or the process-local one). */
 #define TK__HEALTH_ADD(field, n) __atomic_fetch_add(&tk__g.health->field, (n), __ATOMIC_RELAXED)
 /* The disabled branch of a record: counts the record when recording was wanted but the segment

@@ -202,8 +202,9 @@ static int life_lock(int fd)
 }
 
 /* Creates and maps the segment. Called with tk__g.lock held. Returns 0 or TK_ESEGMENT. The header
- * and the name table are reserved on the filesystem (posix_fallocate) before anything is written,
- * so a full filesystem fails here, not with SIGBUS later; rings are reserved when claimed. */
+ * and the name table (and the task type table) are reserved on the filesystem (posix_fallocate)
+ * before anything is written, so a full filesystem fails here, not with SIGBUS later; rings (and
+ * their task accumulators) are reserved when claimed. */
 static int segment_create(int clock_source)
 {
     const uint32_t cap = tk__g.ring_capacity, rings = tk__g.max_rings, names = tk__g.max_names;
@@ -213,8 +214,12 @@ static int segment_create(int clock_source)
     const size_t stride = round_up(values_off + (size_t)names * 8u, 4096);
     const size_t names_off = TKS_HEADER_SIZE;
     const size_t rings_off = round_up(names_off + (size_t)names * TKS_NAME_ENTRY_SIZE, 4096);
-    const size_t gauges_off = rings_off + (size_t)rings * stride;
-    const size_t size = gauges_off + round_up((size_t)names * 8u, 4096);
+    const size_t gauges_off = rings_off + (size_t)rings * stride; /* gauge and stage slots */
+    /* task accumulators (lib/task.c): a type table, then one region per ring */
+    const size_t task_types_off = gauges_off + round_up((size_t)names * 8u, 4096);
+    const size_t tasks_stride = round_up((size_t)TKS_DEFAULT_MAX_TASK_TYPES * TKS_TASK_ACC_SIZE, 4096);
+    const size_t tasks_off = round_up(task_types_off + (size_t)TKS_DEFAULT_MAX_TASK_TYPES * 4u, 4096);
+    const size_t size = tasks_off + (size_t)rings * tasks_stride;
 
     /* The file is filled under a hidden temporary name and renamed into place, so a collector
      * never sees a half-written header. Names are relative to the directory opened once. */
@@ -253,7 +258,8 @@ static int segment_create(int clock_source)
                 "recording disabled\n", tk__g.dir, tmp, size, strerror(errno));
         goto err;
     }
-    if ((err = posix_fallocate(fd, 0, (off_t)rings_off)) != 0) {
+    if ((err = posix_fallocate(fd, 0, (off_t)rings_off)) != 0 ||
+        (err = posix_fallocate(fd, (off_t)gauges_off, (off_t)(tasks_off - gauges_off))) != 0) {
         tk__warn("timekeeper: no space for a segment header in %s (%zu bytes): %s; "
                 "recording disabled\n", tk__g.dir, rings_off, strerror(err));
         goto err;
@@ -281,6 +287,10 @@ static int segment_create(int clock_source)
     h->area_counters.values_offset = values_off;
     h->area_counters.gauges_offset = gauges_off;
     h->area_counters.value_count = names;
+    h->task_types_offset = task_types_off;
+    h->tasks_offset = tasks_off;
+    h->tasks_stride = tasks_stride;
+    h->max_task_types = TKS_DEFAULT_MAX_TASK_TYPES;
     h->proc_starttime = proc_starttime();
     read_cmdline(h->cmdline, sizeof h->cmdline, h->process, sizeof h->process);
     tk__calibrate_sample(h); /* sample 0: never overwritten */
@@ -306,6 +316,7 @@ static int segment_create(int clock_source)
     tks_name *table = (tks_name *)((char *)mem + names_off);
     uint32_t n = tk__names_copy(table, names);
     __atomic_store_n(&h->name_count, n, __ATOMIC_RELEASE);
+    tk__task_types_copy(h);
     __atomic_store_n(&h->state, (uint32_t)TKS_STATE_LIVE, __ATOMIC_RELEASE);
     if (renameat(dfd, tmp, dfd, name) != 0) {
         tk__warn("timekeeper: cannot publish %s: %s; recording disabled\n", tk__g.path,
@@ -340,8 +351,13 @@ err:
 static int ring_reserve(const tk__ring *r)
 {
     const char *base = (const char *)tk__g.hdr;
+    const tks_header *h = tk__g.hdr;
     off_t off = (off_t)((const char *)r->hdr - base);
-    return posix_fallocate(tk__g.fd, off, (off_t)tk__g.hdr->ring_stride);
+    int err = posix_fallocate(tk__g.fd, off, (off_t)h->ring_stride);
+    if (err == 0) /* the ring's task accumulators (lib/task.c), written by the same thread */
+        err = posix_fallocate(tk__g.fd, (off_t)(h->tasks_offset + (uint64_t)r->index * h->tasks_stride),
+                              (off_t)h->tasks_stride);
+    return err;
 }
 
 /* ---- exit, thread exit, fork ------------------------------------------------------------------ */

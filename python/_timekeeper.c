@@ -1353,6 +1353,308 @@ static PyObject *py_stage(PyObject *self, PyObject *name)
      "stage(name)\n--\n\nTrue unless TK_DISABLE_STAGES switched stage `name` off."},
 /* ==== end of counters, gauges and stages ======================================================= */
 
+/* ==== asyncio task profiling (timekeeper.asyncio) =============================================== *
+ * TaskCoro wraps the coroutine of one asyncio task: each send()/throw() the Task makes is one slice
+ * (tk_task_running before, tk_task_paused after a yield, tk_task_completed / failed / cancelled at
+ * the end). The task type is the coroutine's code object: qualified name, file, first line,
+ * registered once (dict code -> type). Cost of a step: the wrapper's am_send, two library calls. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *coro;
+    tk_task_t task;
+    int state;      /* 0: created, 1: started, 2: done, -1: not profiled */
+} TaskCoroObject;
+
+static PyTypeObject TaskCoro_Type;
+static PyObject *task_types;       /* dict: code object (or type) -> int (tk_task_type_t *) */
+static PyObject *cancelled_error;  /* asyncio.CancelledError */
+
+static tk_task_type_t *task_type_of(PyObject *coro)
+{
+    PyObject *key = PyCoro_CheckExact(coro) ? PyObject_GetAttrString(coro, "cr_code") : NULL;
+    if (!key) {
+        PyErr_Clear();
+        key = Py_NewRef((PyObject *)Py_TYPE(coro));
+    }
+    PyObject *v = PyDict_GetItemWithError(task_types, key);
+    if (v) {
+        Py_DECREF(key);
+        return (tk_task_type_t *)PyLong_AsVoidPtr(v);
+    }
+    tk_task_type_t *type = NULL;
+    PyObject *qn = NULL, *fn = NULL;
+    int line = 0;
+    if (PyCode_Check(key)) {
+        PyCodeObject *code = (PyCodeObject *)key;
+        qn = PyObject_GetAttrString(key, "co_qualname");
+        fn = Py_NewRef(code->co_filename);
+        line = code->co_firstlineno;
+    } else {
+        qn = PyObject_GetAttrString(key, "__qualname__");
+    }
+    const char *q = qn && PyUnicode_Check(qn) ? PyUnicode_AsUTF8(qn) : NULL;
+    const char *f = fn && PyUnicode_Check(fn) ? PyUnicode_AsUTF8(fn) : NULL;
+    PyErr_Clear();
+    if (tk_task_type_register(q && *q ? q : "?", f, line, &type) != 0)
+        type = NULL; /* not profiled (a name over TK_TASK_FUNC_MAX, the types full) */
+    Py_XDECREF(qn);
+    Py_XDECREF(fn);
+    PyObject *iv = PyLong_FromVoidPtr(type);
+    if (iv)
+        PyDict_SetItem(task_types, key, iv);
+    Py_XDECREF(iv);
+    Py_DECREF(key);
+    PyErr_Clear();
+    return type;
+}
+
+static int cancelled_error_get(void)
+{
+    if (cancelled_error)
+        return 0;
+    PyObject *m = PyImport_ImportModule("asyncio");
+    if (!m)
+        return -1;
+    cancelled_error = PyObject_GetAttrString(m, "CancelledError");
+    Py_DECREF(m);
+    return cancelled_error ? 0 : -1;
+}
+
+/* The end of a step that raised (the exception is set): completed on StopIteration, cancelled on
+ * CancelledError, failed otherwise. */
+static void task_end_raised(TaskCoroObject *w)
+{
+    if (w->state < 0 || w->state == 2)
+        return;
+    w->state = 2;
+    if (PyErr_ExceptionMatches(PyExc_StopIteration))
+        tk_task_completed(&w->task);
+    else if (cancelled_error && PyErr_ExceptionMatches(cancelled_error))
+        tk_task_cancelled(&w->task);
+    else
+        tk_task_failed(&w->task);
+}
+
+static PySendResult TaskCoro_am_send(PyObject *self, PyObject *arg, PyObject **result)
+{
+    TaskCoroObject *w = (TaskCoroObject *)self;
+    if (w->state >= 0) {
+        if (tk_task_running(&w->task) == 0 && w->state == 0)
+            w->state = 1; /* a finished task's step is refused and counted as a zombie event */
+    }
+    PySendResult r = PyIter_Send(w->coro, arg, result);
+    if (w->state == 1) {
+        if (r == PYGEN_NEXT)
+            tk_task_paused(&w->task);
+        else if (r == PYGEN_RETURN) {
+            w->state = 2;
+            tk_task_completed(&w->task);
+        } else
+            task_end_raised(w);
+    }
+    return r;
+}
+
+static PyObject *TaskCoro_send(PyObject *self, PyObject *arg)
+{
+    PyObject *res;
+    PySendResult r = TaskCoro_am_send(self, arg, &res);
+    if (r == PYGEN_RETURN) {
+        if (res == Py_None)
+            PyErr_SetNone(PyExc_StopIteration);
+        else
+            _PyGen_SetStopIterationValue(res);
+        Py_DECREF(res);
+        return NULL;
+    }
+    return r == PYGEN_NEXT ? res : NULL;
+}
+
+static PyObject *TaskCoro_throw(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    TaskCoroObject *w = (TaskCoroObject *)self;
+    if (w->state == 0 && nargs >= 1 && cancelled_error &&
+        (PyObject_TypeCheck(args[0], (PyTypeObject *)cancelled_error) ||
+         (PyType_Check(args[0]) && PyObject_IsSubclass(args[0], cancelled_error) == 1))) {
+        /* cancelled before its first step: it never runs (stillborn) */
+        w->state = 2;
+        tk_task_cancelled(&w->task);
+    } else if (w->state >= 0 && tk_task_running(&w->task) == 0 && w->state == 0) {
+        w->state = 1;
+    }
+    PyObject *meth = PyObject_GetAttrString(w->coro, "throw");
+    PyObject *res = meth ? PyObject_Vectorcall(meth, args, (size_t)nargs, NULL) : NULL;
+    Py_XDECREF(meth);
+    if (w->state == 1) {
+        if (res)
+            tk_task_paused(&w->task);
+        else
+            task_end_raised(w);
+    }
+    return res;
+}
+
+static PyObject *TaskCoro_close(PyObject *self, PyObject *unused)
+{
+    (void)unused;
+    TaskCoroObject *w = (TaskCoroObject *)self;
+    return PyObject_CallMethod(w->coro, "close", NULL);
+}
+
+static PyObject *TaskCoro_await(PyObject *self)
+{
+    return Py_NewRef(self);
+}
+
+static PyObject *TaskCoro_iternext(PyObject *self) { return TaskCoro_send(self, Py_None); }
+
+static PyObject *TaskCoro_getattro(PyObject *self, PyObject *name)
+{
+    PyObject *r = PyObject_GenericGetAttr(self, name);
+    if (r || !PyErr_ExceptionMatches(PyExc_AttributeError))
+        return r;
+    PyErr_Clear(); /* cr_code, cr_frame, __qualname__...: the wrapped coroutine's */
+    return PyObject_GetAttr(((TaskCoroObject *)self)->coro, name);
+}
+
+static PyObject *TaskCoro_repr(PyObject *self)
+{
+    return PyObject_Repr(((TaskCoroObject *)self)->coro);
+}
+
+static int TaskCoro_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(((TaskCoroObject *)self)->coro);
+    return 0;
+}
+
+static int TaskCoro_clear(PyObject *self)
+{
+    Py_CLEAR(((TaskCoroObject *)self)->coro);
+    return 0;
+}
+
+static void TaskCoro_dealloc(PyObject *self)
+{
+    TaskCoroObject *w = (TaskCoroObject *)self;
+    PyObject_GC_UnTrack(self);
+    if (w->state == 0 || w->state == 1) {
+        w->state = 2;
+        tk_task_cancelled(&w->task); /* dropped unfinished (a closed loop's pending task) */
+    }
+    TaskCoro_clear(self);
+    Py_TYPE(self)->tp_free(self);
+}
+
+static PyAsyncMethods TaskCoro_async = {.am_await = TaskCoro_await, .am_send = TaskCoro_am_send};
+
+static PyMethodDef TaskCoro_methods[] = {
+    {"send", TaskCoro_send, METH_O, "Runs the coroutine's next step (one profiled slice)."},
+    {"throw", (PyCFunction)(void (*)(void))TaskCoro_throw, METH_FASTCALL,
+     "Throws into the coroutine (one profiled slice)."},
+    {"close", TaskCoro_close, METH_NOARGS, "Closes the wrapped coroutine."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef TaskCoro_members[] = {
+    {"__wrapped__", T_OBJECT, offsetof(TaskCoroObject, coro), READONLY, "The coroutine."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject TaskCoro_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "timekeeper._timekeeper.TaskCoro",
+    .tp_basicsize = sizeof(TaskCoroObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "A coroutine profiled as a timekeeper task (made by timekeeper.asyncio).",
+    .tp_as_async = &TaskCoro_async,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = TaskCoro_iternext,
+    .tp_getattro = TaskCoro_getattro,
+    .tp_repr = TaskCoro_repr,
+    .tp_traverse = TaskCoro_traverse,
+    .tp_clear = TaskCoro_clear,
+    .tp_dealloc = TaskCoro_dealloc,
+    .tp_methods = TaskCoro_methods,
+    .tp_members = TaskCoro_members,
+};
+
+static PyObject *py_task_wrap(PyObject *self, PyObject *coro)
+{
+    (void)self;
+    if (!task_types) {
+        if (PyType_Ready(&TaskCoro_Type) < 0 || !(task_types = PyDict_New()))
+            return NULL;
+    }
+    if (cancelled_error_get() < 0)
+        return NULL;
+    TaskCoroObject *w = PyObject_GC_New(TaskCoroObject, &TaskCoro_Type);
+    if (!w)
+        return NULL;
+    w->coro = Py_NewRef(coro);
+    w->state = -1;
+    tk_task_type_t *type = task_type_of(coro);
+    if (type && tk_task_created(&w->task, type) == 0)
+        w->state = 0; /* its parent: the task whose step runs now on this thread */
+    PyObject_GC_Track((PyObject *)w);
+    return (PyObject *)w;
+}
+
+static PyObject *py_task_snapshot(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    size_t n = 0, cap = 64;
+    tk_task_stats *s = NULL;
+    for (;;) {
+        tk_task_stats *ns = PyMem_Realloc(s, cap * sizeof *s);
+        if (!ns) {
+            PyMem_Free(s);
+            return PyErr_NoMemory();
+        }
+        s = ns;
+        int rc = tk_task_snapshot(s, cap, &n);
+        if (rc == TK_EDISABLED)
+            n = 0;
+        else if (rc) {
+            PyMem_Free(s);
+            return PyErr_Format(PyExc_RuntimeError, "timekeeper: %s", tk_strerror(rc));
+        }
+        if (n <= cap)
+            break;
+        cap = n;
+    }
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list && i < n; i++) {
+        const tk_task_stats *t = &s[i];
+        PyObject *row = Py_BuildValue(
+            "{s:s,s:s,s:i,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K}", "func",
+            t->type->func, "file", t->type->file, "line", t->type->line, "created",
+            (unsigned long long)t->created, "completed", (unsigned long long)t->completed,
+            "failed", (unsigned long long)t->failed, "cancelled",
+            (unsigned long long)t->cancelled, "stillborn", (unsigned long long)t->stillborn,
+            "in_flight", (unsigned long long)t->in_flight, "zombie", (unsigned long long)t->zombie,
+            "slices", (unsigned long long)t->slices, "exec_ns", (unsigned long long)t->exec_ns,
+            "exec_with_children_ns", (unsigned long long)t->exec_with_children_ns, "wall_ns",
+            (unsigned long long)t->wall_ns, "max_slice_ns", (unsigned long long)t->max_slice_ns,
+            "max_exec_ns", (unsigned long long)t->max_exec_ns);
+        if (!row) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, row);
+    }
+    PyMem_Free(s);
+    return list;
+}
+
+#define TK_ASYNCIO_METHODS                                                                       \
+    {"_task_wrap", py_task_wrap, METH_O,                                                         \
+     "_task_wrap(coro)\n--\n\nThe coroutine wrapped as a profiled task (timekeeper.asyncio)."},  \
+    {"_task_snapshot", py_task_snapshot, METH_NOARGS,                                            \
+     "_task_snapshot()\n--\n\nThe calling thread's task totals, one dict per task type."},
+/* ==== end of asyncio task profiling ============================================================= */
+
 static PyMethodDef module_methods[] = {
     PY_TK_COUNTER_METHODS /* counters, gauges and stages: the block above */
     {"point", (PyCFunction)(void (*)(void))py_point, METH_FASTCALL | METH_KEYWORDS, point_doc},
@@ -1390,6 +1692,7 @@ static PyMethodDef module_methods[] = {
      "thread_exit()\n--\n\nReleases the calling thread's ring now (threads release it at exit)."},
     {"version", py_version, METH_NOARGS,
      "version()\n--\n\nThe version of the libtimekeeper linked in."},
+    TK_ASYNCIO_METHODS
     {NULL, NULL, 0, NULL},
 };
 

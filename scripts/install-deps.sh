@@ -5,6 +5,8 @@ set -eu
 PKGS="build-essential cmake pkg-config libcmocka-dev libncurses-dev python3 python3-dev python3-pytest tmux time util-linux"
 # Recordings (record, export, diff) and the tests that read them: SQLite, protoc to decode traces.
 PKGS="$PKGS libsqlite3-dev sqlite3 protobuf-compiler"
+# libuv: the libuv adapter and its example server.
+PKGS="$PKGS libuv1-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

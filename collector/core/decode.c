@@ -7,6 +7,8 @@
 tkc_decode_fn tkc_decoder(uint32_t type)
 {
     switch (type) {
+    case TKS_REC_TASK:
+        return tkc_decode_task;
     case TKS_REC_COMPONENT:
         return tkc_decode_component;
     case TKS_REC_COUNTER:
