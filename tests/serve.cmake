@@ -5,3 +5,11 @@ tk_add_test(test_prom SOURCES test_prom.c LABELS unit)
 if(MICROHTTPD_FOUND)
   tk_add_test(test_prom_server SOURCES test_prom_server.c LABELS concurrency)
 endif()
+if(MICROHTTPD_FOUND)
+  add_test(NAME serve_output_passes_promtool_and_the_openmetrics_parser
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_serve.sh ${CMAKE_BINARY_DIR}/bin formats)
+  add_test(NAME serve_is_scraped_by_a_real_prometheus
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_serve.sh ${CMAKE_BINARY_DIR}/bin prometheus)
+  set_tests_properties(serve_output_passes_promtool_and_the_openmetrics_parser
+                       serve_is_scraped_by_a_real_prometheus PROPERTIES LABELS integration TIMEOUT 120)
+endif()

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# test_serve.sh — `timekeeper serve` end to end beside a running instrumented program (gateway):
+#
+#   test_serve.sh BIN formats     promtool check metrics accepts /metrics (text 0.0.4), the
+#                                 OpenMetrics parser of python3-prometheus-client accepts the
+#                                 OpenMetrics form, /healthz is 200 while the program runs and 503
+#                                 once it is gone
+#   test_serve.sh BIN prometheus  a real Prometheus server scrapes serve every second; through its
+#                                 HTTP query API a timer's _count arrives and grows
+#
+# Everything listens on 127.0.0.1 only; private TK_DIR and Prometheus directory; every process
+# started is stopped and every file removed on exit.
+set -euo pipefail
+
+BIN=$1 MODE=$2
+PY=/usr/bin/python3
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/tk-test-serve.XXXXXX")
+export TK_DIR=$TMP/segments
+mkdir -p "$TK_DIR"
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() { echo "test_serve: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null || fail "$1 is not installed (scripts/install-deps.sh)"; }
+need curl
+
+# wait_for SECONDS CMD...: retries CMD every 0.1 s
+wait_for() {
+    local limit=$1; shift
+    local deadline=$((SECONDS + limit))
+    until "$@" >/dev/null 2>&1; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.1
+    done
+}
+
+"$BIN/gateway" --duration 20 --rate 2000 >"$TMP/gateway.out" 2>&1 &
+GW=$!
+PIDS+=("$GW")
+wait_for 5 sh -c "ls '$TK_DIR' | grep -q ." || fail "gateway made no segment"
+
+"$BIN/timekeeper" serve --listen 127.0.0.1:0 --max-silence 5 2>"$TMP/serve.err" &
+PIDS+=("$!")
+wait_for 5 grep -q 'http://' "$TMP/serve.err" || fail "serve did not start: $(cat "$TMP/serve.err")"
+URL=$(sed -n 's|.*\(http://[^ ]*\)/metrics.*|\1|p' "$TMP/serve.err" | head -1)
+[ -n "$URL" ] || fail "no URL in: $(cat "$TMP/serve.err")"
+
+has_count() { curl -sf "$URL/metrics" | grep -q 'timekeeper_timer_processing_seconds_count{.*timer="gw.risk"} [1-9]'; }
+wait_for 10 has_count || fail "no gw.risk count in: $(curl -s "$URL/metrics" | head -50)"
+
+case $MODE in
+formats)
+    need promtool
+    curl -sf "$URL/metrics" >"$TMP/text.txt"
+    promtool check metrics <"$TMP/text.txt" || fail "promtool check metrics refused the text format"
+    curl -sf -D "$TMP/om.head" -H 'Accept: application/openmetrics-text; version=1.0.0' \
+        "$URL/metrics" >"$TMP/om.txt"
+    grep -qi '^content-type: application/openmetrics-text; version=1.0.0' "$TMP/om.head" ||
+        fail "OpenMetrics content type: $(cat "$TMP/om.head")"
+    $PY - "$TMP/om.txt" <<'EOF' || fail "the OpenMetrics parser refused the output"
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+text = open(sys.argv[1]).read()
+fams = {f.name: f for f in text_string_to_metric_families(text)}
+for name, typ in [("timekeeper_timer_processing_seconds", "histogram"),
+                  ("timekeeper_timer_latency_seconds", "histogram"),
+                  ("timekeeper_records_lost", "counter"), ("timekeeper_process_up", "gauge"),
+                  ("timekeeper_process_silence_seconds", "gauge")]:
+    assert name in fams, "missing family %s in %s" % (name, sorted(fams))
+    assert fams[name].type == typ, "%s is %s, not %s" % (name, fams[name].type, typ)
+assert fams["timekeeper_timer_processing_seconds"].unit == "seconds"
+counts = [s for s in fams["timekeeper_timer_processing_seconds"].samples
+          if s.name.endswith("_count") and s.labels["timer"] == "gw.risk"]
+assert counts and counts[0].value > 0, counts
+print("openmetrics: %d families parsed" % len(fams))
+EOF
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")
+    [ "$code" = 200 ] || fail "/healthz is $code while the gateway runs"
+    kill "$GW"
+    wait "$GW" 2>/dev/null || true
+    quiet() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")" = 503 ]; }
+    wait_for 5 quiet || fail "/healthz is not 503 once the gateway is gone"
+    curl -s "$URL/healthz" | grep -q 'no live instrumented process' || fail "503 says why"
+    echo "test_serve formats: ok"
+    ;;
+prometheus)
+    need prometheus
+    PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    cat >"$TMP/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: timekeeper
+    static_configs:
+      - targets: ['${URL#http://}']
+EOF
+    prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/tsdb" \
+        --web.listen-address="127.0.0.1:$PORT" >"$TMP/prometheus.log" 2>&1 &
+    PIDS+=("$!")
+    API=http://127.0.0.1:$PORT
+    wait_for 20 curl -sf "$API/-/ready" || fail "prometheus not ready: $(tail -5 "$TMP/prometheus.log")"
+    # value QUERY: the first result's value, empty while there is none
+    value() {
+        curl -sf --get "$API/api/v1/query" --data-urlencode "query=$1" |
+            $PY -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")'
+    }
+    Q='timekeeper_timer_processing_seconds_count{timer="gw.risk"}'
+    arrived() { [ -n "$(value "$Q")" ]; }
+    wait_for 20 arrived || fail "prometheus has no $Q; targets: $(curl -s "$API/api/v1/targets")"
+    v1=$(value "$Q")
+    grows() { $PY -c "import sys; sys.exit(0 if float('$(value "$Q")') > float('$v1') else 1)"; }
+    wait_for 10 grows || fail "$Q did not grow past $v1"
+    up=$(value 'up{job="timekeeper"}')
+    [ "$up" = 1 ] || fail "the scrape target is not up: $up"
+    p99=$(value "histogram_quantile(0.99, rate(timekeeper_timer_processing_seconds_bucket{timer=\"gw.risk\"}[5s]))")
+    echo "test_serve prometheus: ok ($Q went from $v1 to $(value "$Q"); p99 ${p99:-n/a} s)"
+    ;;
+*) fail "unknown mode $MODE" ;;
+esac
