@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "analyze.h"
+#include "analyze/analyze.h"
 #include "collector.h"
 
 #define READ_CHUNK (1u << 20)
