@@ -21,7 +21,7 @@ static const char *const bound_text[TKP_NBOUNDS] = {
     "5e-05",  "0.0001", "0.00025", "0.0005",  "0.001", "0.0025",  "0.005", "0.01",  "0.025",
     "0.05",   "0.1",    "0.25",    "0.5",     "1",     "2.5",     "5",
 };
-static const uint64_t bound_ns[TKP_NBOUNDS] = {
+const uint64_t tkp_bounds_ns[TKP_NBOUNDS] = {
     50,        100,        250,        500,        1000,        2500,        5000,
     10000,     25000,      50000,      100000,     250000,      500000,      1000000,
     2500000,   5000000,    10000000,   25000000,   50000000,    100000000,   250000000,
@@ -120,7 +120,7 @@ static size_t bound_index(uint64_t v)
     size_t lo = 0, hi = TKP_NBOUNDS;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (bound_ns[mid] >= v)
+        if (tkp_bounds_ns[mid] >= v)
             hi = mid;
         else
             lo = mid + 1;
@@ -138,7 +138,7 @@ typedef struct cum_ctx {
 static int on_bucket(void *ctx, uint64_t lo, uint64_t hi, uint64_t count)
 {
     cum_ctx *c = ctx;
-    while (c->next < TKP_NBOUNDS && bound_ns[c->next] < hi)
+    while (c->next < TKP_NBOUNDS && tkp_bounds_ns[c->next] < hi)
         c->next++;
     c->per[c->next] += count;
     c->sum_ns += ((double)lo + (double)hi) / 2 * (double)count;
@@ -584,7 +584,7 @@ int tkp_write(tkp_buf *b, const tkp_snapshot *s, tkp_format f, unsigned top_k)
         tasks(&w, top_k);
     w.labels.len = 0;
     family(&w, "timekeeper_scrape_snapshot_seconds", GAUGE, "seconds",
-           "How long the collector thread took to snapshot this scrape (drains due meanwhile included).");
+           "How long the collector thread took to copy this scrape's snapshot.");
     sample_double(&w, "timekeeper_scrape_snapshot_seconds", "", s->build_s);
     if (f == TKP_OPENMETRICS)
         puts_(b, "# EOF\n");

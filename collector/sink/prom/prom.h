@@ -19,6 +19,7 @@ typedef enum {
  * from 50 ns to 10 s, suited to timers from a few ns to seconds. */
 #define TKP_NBOUNDS 25
 extern const double tkp_bounds_s[TKP_NBOUNDS];
+extern const uint64_t tkp_bounds_ns[TKP_NBOUNDS]; /* the same in ns */
 
 /* A histogram at the fixed bounds: le[i] counts the values <= tkp_bounds_s[i] (cumulative). */
 typedef struct tkp_hist {
@@ -101,6 +102,22 @@ tkp_task *tkp_snapshot_add_task(tkp_snapshot *s, size_t proc, const char *functi
 void tkp_hist_add(tkp_hist *out, const hist *h);
 /* Adds one value (ns) into out, for tests and hand-made data. Can't fail. */
 void tkp_hist_add_ns(tkp_hist *out, uint64_t ns, uint64_t n);
+
+/* ---- the counters serve keeps (sink/prom/prom-counts.c) ---------------------------------------
+ * A consumer of the core's events that counts every span straight into the fixed bounds (a
+ * binary search over TKP_NBOUNDS per span and kind), with exact sums, per process and timer; and
+ * points per label, losses per timer. A snapshot is then a copy of plain counters, O(series),
+ * instead of walking every histogram bucket (up to ~60 µs per wide histogram). */
+typedef struct tkp_counts tkp_counts;
+struct tkc_consumer;
+/* Returns a new set of counters, NULL when out of memory. */
+tkp_counts *tkp_counts_new(void);
+void tkp_counts_free(tkp_counts *c);
+/* Its consumer, for tkc_core_subscribe(). Callbacks run on the driver's thread. */
+const struct tkc_consumer *tkp_counts_consumer(tkp_counts *c);
+/* Appends every process, timer and label seen so far to s, with health as of now_ns
+ * (CLOCK_MONOTONIC). On the driver's thread. Returns 0 or -ENOMEM. */
+int tkp_counts_snapshot(const tkp_counts *c, tkp_snapshot *s, uint64_t now_ns);
 
 /* A growable text buffer. */
 typedef struct tkp_buf {
