@@ -13,3 +13,6 @@ if(MICROHTTPD_FOUND)
   set_tests_properties(serve_output_passes_promtool_and_the_openmetrics_parser
                        serve_is_scraped_by_a_real_prometheus PROPERTIES LABELS integration TIMEOUT 120)
 endif()
+add_test(NAME grafana_dashboard_promql_passes_promtool
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_grafana_promql.py ${PROJECT_SOURCE_DIR})
+set_tests_properties(grafana_dashboard_promql_passes_promtool PROPERTIES LABELS unit TIMEOUT 60)
