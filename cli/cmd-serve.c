@@ -12,6 +12,14 @@
 #include "core/driver.h"
 #include "sink/prom/prom.h"
 
+/* Task types come from the task aggregator when it is part of the build. */
+#if defined(__has_include)
+#if __has_include("agg/tasks.h")
+#include "agg/tasks.h"
+#define SERVE_TASKS 1
+#endif
+#endif
+
 enum { OPT_DIR = 256, OPT_ALLOW_NONE, OPT_TOP_K };
 
 static const cli_option options[] = {
@@ -107,6 +115,43 @@ static int cmd_serve(int argc, char **argv)
 }
 #else
 
+#ifdef SERVE_TASKS
+/* Appends every task type to s: the aggregator's rows, summed over processes and threads (the
+ * writer keeps the top k and sums the rest into `other`). Returns 0 or -ENOMEM. */
+static int add_tasks(tkc_tasks *ag, tkp_snapshot *s)
+{
+    s->have_tasks = 1;
+    size_t n = tkc_tasks_rows(ag, NULL, 0);
+    if (n == 0)
+        return 0;
+    tkc_task_row *rows = malloc(n * sizeof *rows);
+    if (!rows)
+        return -ENOMEM;
+    size_t got = tkc_tasks_rows(ag, rows, n);
+    if (got > n)
+        got = n;
+    int rc = 0;
+    for (size_t i = 0; i < got && rc == 0; i++) {
+        const tkc_task_row *r = &rows[i];
+        tkp_task *t = tkp_snapshot_add_task(s, SIZE_MAX, r->func, r->file, r->line);
+        if (!t) {
+            rc = -ENOMEM;
+            break;
+        }
+        t->exec_s = (double)r->t.exec / 1e9;
+        t->exec_with_children_s = (double)r->exec_with_children / 1e9;
+        t->wall_s = (double)r->t.wall / 1e9;
+        t->completed = r->t.completed;
+        t->failed = r->t.failed;
+        t->cancelled = r->t.cancelled;
+        t->stillborn = r->t.stillborn;
+        t->max_slice_s = (double)r->t.max_slice / 1e9;
+    }
+    free(rows);
+    return rc;
+}
+#endif
+
 static int cmd_serve(int argc, char **argv)
 {
     serve_opts o = {.host = "127.0.0.1", .port = 9464, .top_k = 10, .max_silence = 5.0};
@@ -125,6 +170,15 @@ static int cmd_serve(int argc, char **argv)
     int rc = counts ? tkc_core_open(&co, &core) : -ENOMEM;
     if (rc == 0)
         rc = tkc_core_subscribe(core, tkp_counts_consumer(counts));
+#ifdef SERVE_TASKS
+    tkc_tasks *tasks = rc == 0 ? tkc_tasks_new() : NULL;
+    if (rc == 0 && !tasks)
+        rc = -ENOMEM;
+    if (rc == 0) {
+        tkc_consumer tc = tkc_tasks_consumer(tasks);
+        rc = tkc_core_subscribe(core, &tc);
+    }
+#endif
     if (rc == 0 && !(drv = tkc_driver_new(core, NULL)))
         rc = -ENOMEM;
     if (rc != 0) {
@@ -164,6 +218,9 @@ static int cmd_serve(int argc, char **argv)
             uint64_t t0 = tkc_now_ns();
             tkp_snapshot *s = tkp_server_build(srv);
             tkp_counts_snapshot(counts, s, t0);
+#ifdef SERVE_TASKS
+            add_tasks(tasks, s);
+#endif
             s->build_s = (double)(tkc_now_ns() - t0) / 1e9;
             tkp_server_publish(srv);
             /* exited processes were shown once with up 0: forget them */
@@ -176,6 +233,9 @@ out:
     tkc_driver_free(drv);
     tkc_core_close(core);
     tkp_counts_free(counts);
+#ifdef SERVE_TASKS
+    tkc_tasks_free(tasks);
+#endif
     return cli_finish("serve", status);
 }
 #endif

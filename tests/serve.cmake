@@ -16,3 +16,9 @@ endif()
 add_test(NAME grafana_dashboard_promql_passes_promtool
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_grafana_promql.py ${PROJECT_SOURCE_DIR})
 set_tests_properties(grafana_dashboard_promql_passes_promtool PROPERTIES LABELS unit TIMEOUT 60)
+add_executable(prom_sample prom_sample.c)
+target_link_libraries(prom_sample PRIVATE tkcollector)
+add_test(NAME serve_sample_with_task_types_passes_promtool_and_the_openmetrics_parser
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_serve.sh ${CMAKE_BINARY_DIR}/bin sample)
+set_tests_properties(serve_sample_with_task_types_passes_promtool_and_the_openmetrics_parser
+                     PROPERTIES LABELS integration TIMEOUT 60)

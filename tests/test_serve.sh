@@ -5,6 +5,8 @@
 #                                 OpenMetrics parser of python3-prometheus-client accepts the
 #                                 OpenMetrics form, /healthz is 200 while the program runs and 503
 #                                 once it is gone
+#   test_serve.sh BIN sample      the same parsers accept a hand-made snapshot with task types
+#                                 (top-k and other), awkward label values and an exited process
 #   test_serve.sh BIN prometheus  a real Prometheus server scrapes serve every second; through its
 #                                 HTTP query API a timer's _count arrives and grows
 #
@@ -39,6 +41,29 @@ wait_for() {
         sleep 0.1
     done
 }
+
+if [ "$MODE" = sample ]; then
+    need promtool
+    "$BIN/prom_sample" text >"$TMP/text.txt"
+    promtool check metrics <"$TMP/text.txt" || fail "promtool check metrics refused the sample"
+    "$BIN/prom_sample" openmetrics >"$TMP/om.txt"
+    $PY - "$TMP/om.txt" <<'EOF' || fail "the OpenMetrics parser refused the sample"
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+ewc = fams["timekeeper_task_exec_with_children_seconds"]
+assert ewc.type == "counter" and ewc.unit == "seconds", (ewc.type, ewc.unit)
+by_fn = {s.labels["function"]: s.value for s in ewc.samples if s.name.endswith("_total")}
+assert len(by_fn) == 11, sorted(by_fn)       # top 10 and other
+assert abs(sum(by_fn.values()) - 0.002 * sum(range(1, 16))) < 1e-9, by_fn
+assert abs(by_fn["other"] - 0.002 * (1 + 2 + 3 + 4 + 5)) < 1e-9, by_fn["other"]
+names = {s.labels["process"] for s in fams["timekeeper_process_up"].samples}
+assert 'gate"way\\\n' in names, names
+print("sample: %d families parsed, top-k and other sum true" % len(fams))
+EOF
+    echo "test_serve sample: ok"
+    exit 0
+fi
 
 "$BIN/gateway" --duration 20 --rate 2000 >"$TMP/gateway.out" 2>&1 &
 GW=$!
