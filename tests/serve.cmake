@@ -2,6 +2,8 @@
 # thread playing the driver (concurrency), and end-to-end runs of the real command against
 # promtool, the OpenMetrics parser of python3-prometheus-client and a real Prometheus server.
 tk_add_test(test_prom SOURCES test_prom.c LABELS unit)
+tk_add_test(test_prom_counts SOURCES test_prom_counts.c LABELS unit)
+target_include_directories(test_prom_counts PRIVATE ${PROJECT_SOURCE_DIR}/collector)
 if(MICROHTTPD_FOUND)
   tk_add_test(test_prom_server SOURCES test_prom_server.c LABELS concurrency)
 endif()
