@@ -86,10 +86,16 @@ if command -v tmux >/dev/null 2>&1 && [ -x "$bin/top_producer" ]; then
 else
     echo "== bench_top: skipped (needs tmux and $bin/top_producer, built with the tests)"
 fi
+run bench_serve $quick
+if [ -x "$bin/top_producer" ] && [ -x "$bin/timekeeper" ]; then
+    run_script bench_serve_cpu "$here/bench_serve.sh" "$bin" $quick
+else
+    echo "== bench_serve_cpu: skipped (needs $bin/top_producer, built with the tests)"
+fi
 
 echo
 echo "== summary ($(($(date +%s) - start_all)) s; load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))"
-for name in bench_record bench_drain bench_hist bench_soak bench_clock bench_analyze bench_top; do
+for name in bench_record bench_drain bench_hist bench_soak bench_clock bench_analyze bench_top bench_serve bench_serve_cpu; do
     f="$out/$name.txt"
     [ -f "$f" ] || continue
     grep -E '^[a-z0-9_]+: ' "$f" | grep -v '^bench_' | sed 's/^/  /'
