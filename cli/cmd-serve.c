@@ -223,8 +223,8 @@ static int cmd_serve(int argc, char **argv)
 #endif
             s->build_s = (double)(tkc_now_ns() - t0) / 1e9;
             tkp_server_publish(srv);
-            /* exited processes were shown once with up 0: forget them */
-            tkc_core_forget_exited(core);
+            /* Exited processes stay (up 0, counters frozen): the core would attach their
+             * segments again at the next rescan if they were forgotten. */
         }
     }
     status = CLI_OK;
