@@ -165,7 +165,8 @@ static void on_loss(void *ctx, const tkc_proc *p, const tkc_loss *l)
     if (!cp || l->name >= cp->nids || !cp->timers[l->name])
         return;
     uint64_t *v = &cp->timers[l->name]->lost;
-    *v = l->count < 0 && (uint64_t)-l->count > *v ? 0 : *v + (uint64_t)l->count;
+    uint64_t mag = l->count < 0 ? 0 - (uint64_t)l->count : (uint64_t)l->count; /* no UB at INT64_MIN */
+    *v = l->count < 0 ? (mag > *v ? 0 : *v - mag) : *v + mag;
 }
 
 tkp_counts *tkp_counts_new(void)
