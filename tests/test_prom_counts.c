@@ -130,11 +130,48 @@ static void names_arriving_in_steps_keep_earlier_counts(void **state)
     tkp_counts_free(c);
 }
 
+static void every_value_near_a_bound_or_a_power_of_two_lands_where_the_writer_puts_it(void **state)
+{
+    (void)state;
+    cproc p;
+    fake_proc(&p);
+    tkp_counts *c = tkp_counts_new();
+    const tkc_consumer *k = tkp_counts_consumer(c);
+    k->proc_appeared(k->ctx, &p.pub);
+    k->names(k->ctx, &p.pub, 0, 4);
+    tkp_hist want = {{0}, 0, 0};
+    tkc_span s = {.name = 1, .lat_ns = TKC_NONE};
+    uint64_t vals[3 * TKP_NBOUNDS + 3 * 64 + 2];
+    size_t n = 0;
+    for (size_t i = 0; i < TKP_NBOUNDS; i++)
+        for (int d = -1; d <= 1; d++)
+            vals[n++] = tkp_bounds_ns[i] + (uint64_t)(int64_t)d;
+    for (unsigned b = 0; b < 64; b++)
+        for (int d = -1; d <= 1; d++)
+            vals[n++] = (1ull << b) + (uint64_t)(int64_t)d;
+    vals[n++] = 0;
+    vals[n++] = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        s.dur_ns = vals[i];
+        k->spans(k->ctx, &p.pub, &s, 1);
+        tkp_hist_add_ns(&want, vals[i], 1);
+    }
+    tkp_snapshot snap = {0};
+    tkp_counts_snapshot(c, &snap, 0);
+    const tkp_timer *t = timer_named(&snap, "zeta.timer");
+    for (size_t i = 0; i < TKP_NBOUNDS; i++)
+        assert_u64_equal(want.le[i], t->processing.le[i], "le %g", tkp_bounds_s[i]);
+    assert_u64_equal(want.count, t->processing.count, "+Inf");
+    tkp_snapshot_clear(&snap);
+    tkp_counts_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(spans_count_at_the_bounds_with_exact_sums),
         cmocka_unit_test(names_arriving_in_steps_keep_earlier_counts),
+        cmocka_unit_test(every_value_near_a_bound_or_a_power_of_two_lands_where_the_writer_puts_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,12 +15,7 @@ const double tkp_bounds_s[TKP_NBOUNDS] = {
     50e-6, 100e-6, 250e-6, 500e-6, 1e-3,   2.5e-3, 5e-3,   10e-3, 25e-3,
     50e-3, 100e-3, 250e-3, 500e-3, 1.0,    2.5,    5.0,
 };
-/* The same bounds as le label values (shortest round-trip spelling) and in ns. */
-static const char *const bound_text[TKP_NBOUNDS] = {
-    "5e-08",  "1e-07",  "2.5e-07", "5e-07",   "1e-06", "2.5e-06", "5e-06", "1e-05", "2.5e-05",
-    "5e-05",  "0.0001", "0.00025", "0.0005",  "0.001", "0.0025",  "0.005", "0.01",  "0.025",
-    "0.05",   "0.1",    "0.25",    "0.5",     "1",     "2.5",     "5",
-};
+/* The same bounds in ns. */
 const uint64_t tkp_bounds_ns[TKP_NBOUNDS] = {
     50,        100,        250,        500,        1000,        2500,        5000,
     10000,     25000,      50000,      100000,     250000,      500000,      1000000,
@@ -324,6 +319,7 @@ static void series_name(writer *w, const char *name, const char *suffix, const c
             put(w->b, ",", 1);
         puts_(w->b, extra);
     }
+    /* extra "" leaves name{labels,} for the caller to complete */
     put(w->b, "}", 1);
 }
 
@@ -343,20 +339,39 @@ static void sample_double(writer *w, const char *name, const char *suffix, doubl
     put(w->b, "\n", 1);
 }
 
+/* ,le="<bound>"} for each bound, built once: a bucket line is then three copies and a number. */
+static const char *const le_text[TKP_NBOUNDS + 1] = {
+#define LE(x) "le=\"" x "\"}"
+    LE("5e-08"),  LE("1e-07"),  LE("2.5e-07"), LE("5e-07"),  LE("1e-06"), LE("2.5e-06"),
+    LE("5e-06"),  LE("1e-05"),  LE("2.5e-05"), LE("5e-05"),  LE("0.0001"), LE("0.00025"),
+    LE("0.0005"), LE("0.001"),  LE("0.0025"),  LE("0.005"),  LE("0.01"),  LE("0.025"),
+    LE("0.05"),   LE("0.1"),    LE("0.25"),    LE("0.5"),    LE("1"),     LE("2.5"),
+    LE("5"),      LE("+Inf"),
+#undef LE
+};
+
 static void histogram(writer *w, const char *name, const tkp_hist *h)
 {
-    char le[32];
-    for (size_t i = 0; i < TKP_NBOUNDS; i++) {
-        snprintf(le, sizeof le, "le=\"%s\"", bound_text[i]);
-        series_name(w, name, "_bucket", le);
+    /* the part every bucket line shares: name_bucket{labels, */
+    size_t start = w->b->len;
+    series_name(w, name, "_bucket", "");
+    if (w->b->oom)
+        return;
+    w->b->len--; /* drop the closing brace: le follows */
+    size_t plen = w->b->len - start;
+    for (size_t i = 0; i <= TKP_NBOUNDS; i++) {
+        if (i > 0) {
+            if (reserve(w->b, plen))
+                return;
+            memcpy(w->b->p + w->b->len, w->b->p + start, plen);
+            w->b->len += plen;
+        }
+        puts_(w->b, le_text[i]);
         put(w->b, " ", 1);
-        put_u64(w->b, h->le[i] <= h->count ? h->le[i] : h->count);
+        uint64_t v = i == TKP_NBOUNDS ? h->count : h->le[i] <= h->count ? h->le[i] : h->count;
+        put_u64(w->b, v);
         put(w->b, "\n", 1);
     }
-    series_name(w, name, "_bucket", "le=\"+Inf\"");
-    put(w->b, " ", 1);
-    put_u64(w->b, h->count);
-    put(w->b, "\n", 1);
     sample_double(w, name, "_sum", h->sum_s);
     sample_u64(w, name, "_count", h->count);
 }
