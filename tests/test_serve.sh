@@ -8,7 +8,8 @@
 #   test_serve.sh BIN sample      the same parsers accept a hand-made snapshot with task types
 #                                 (top-k and other), awkward label values and an exited process
 #   test_serve.sh BIN prometheus  a real Prometheus server scrapes serve every second; through its
-#                                 HTTP query API a timer's _count arrives and grows
+#                                 HTTP query API a timer's _count arrives and grows, and (when the
+#                                 build has the libuv example uv-server) a task type's exec time
 #
 # Everything listens on 127.0.0.1 only; private TK_DIR and Prometheus directory; every process
 # started is stopped and every file removed on exit.
@@ -145,7 +146,38 @@ EOF
     up=$(value 'up{job="timekeeper"}')
     [ "$up" = 1 ] || fail "the scrape target is not up: $up"
     p99=$(value "histogram_quantile(0.99, rate(timekeeper_timer_processing_seconds_bucket{timer=\"gw.risk\"}[5s]))")
-    echo "test_serve prometheus: ok ($Q went from $v1 to $(value "$Q"); p99 ${p99:-n/a} s)"
+    echo "test_serve prometheus: timers ok ($Q went from $v1 to $(value "$Q"); p99 ${p99:-n/a} s)"
+    # task types, when the build has task profiling and its libuv example
+    if [ -x "$BIN/uv-server" ]; then
+        "$BIN/uv-server" --port 0 >"$TMP/uv.out" 2>&1 &
+        PIDS+=("$!")
+        wait_for 5 grep -q 'listening on' "$TMP/uv.out" || fail "uv-server did not start: $(cat "$TMP/uv.out")"
+        UVPORT=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$TMP/uv.out")
+        $PY - "$UVPORT" >"$TMP/uv-client.out" 2>&1 <<'EOF' &
+import socket, sys, time
+end = time.time() + 30
+n = 0
+while time.time() < end:
+    try:
+        with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1) as c:
+            c.sendall(b"%d\n" % n)
+            c.recv(100)
+    except OSError:
+        pass
+    n += 1
+    time.sleep(0.01)
+EOF
+        PIDS+=("$!")
+        T='sum(timekeeper_task_exec_with_children_seconds_total{function="handle_request"})'
+        targ() { [ -n "$(value "$T")" ] && [ "$(value "$T")" != 0 ]; }
+        wait_for 20 targ || fail "prometheus has no $T: $(curl -s "$URL/metrics" | grep task_ | head)"
+        t1=$(value "$T")
+        tgrows() { $PY -c "import sys; sys.exit(0 if float('$(value "$T")') > float('$t1') else 1)"; }
+        wait_for 10 tgrows || fail "$T did not grow past $t1"
+        echo "test_serve prometheus: tasks ok ($T went from $t1 to $(value "$T"))"
+    else
+        echo "test_serve prometheus: task types skipped (no $BIN/uv-server in this build)"
+    fi
     ;;
 *) fail "unknown mode $MODE" ;;
 esac
