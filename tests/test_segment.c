@@ -55,48 +55,9 @@ static int dir_teardown(void **state)
 
 /* ---- helpers ------------------------------------------------------------------------------------ */
 
-/* Captures what is written to fd 2 between begin and end (cmocka's own errors go there too, so no
- * assertion runs inside a capture). */
-typedef struct capture {
-    int saved;
-    FILE *tmp;
-} capture;
-
-static void capture_begin(capture *cap)
-{
-    fflush(stderr);
-    cap->tmp = tmpfile();
-    assert_non_null(cap->tmp);
-    cap->saved = dup(STDERR_FILENO);
-    dup2(fileno(cap->tmp), STDERR_FILENO);
-}
-
-/* Returns the captured text (free it). */
-static char *capture_end(capture *cap)
-{
-    fflush(stderr);
-    dup2(cap->saved, STDERR_FILENO);
-    close(cap->saved);
-    long n = ftell(cap->tmp);
-    char *text = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
-    rewind(cap->tmp);
-    if (text && n > 0 && fread(text, 1, (size_t)n, cap->tmp) != (size_t)n)
-        text[0] = '\0';
-    fclose(cap->tmp);
-    return text;
-}
-
-static size_t count_lines(const char *s)
-{
-    size_t n = 0;
-    for (; s && *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
 static collector *open_collector(const char *dir, int quiet, int keep)
 {
-    collector_options o = {.dir = dir, .quiet = quiet, .keep = keep};
+    collector_options o = {.dir = dir, .quiet = quiet, .remove_exited = !keep};
     collector *c = NULL;
     assert_int_equal(collector_open(&o, &c), 0);
     return c;
@@ -120,11 +81,6 @@ static uint64_t timer_count(const timer_stats *t)
  * rollover) */
 static uint64_t timer_lost(const timer_stats *t) { return t->lost_total; }
 
-static int file_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
 
 /* A small valid image: 8 names, 2 rings of 1024 records, timer "t" (id 1) with `spans` spans in
  * ring 0, label "L" (id 2). */
