@@ -157,7 +157,7 @@ static size_t http_get(unsigned port, const char *path, const char *accept)
 
 int main(int argc, char **argv)
 {
-    data d = {1000, 100, NULL, NULL};
+    data d = {.ntimers = 1000, .ntasks = 100};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
             continue;
