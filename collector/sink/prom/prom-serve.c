@@ -95,8 +95,7 @@ static int fresh_snapshot(tkp_server *s)
     if (s->published_gen >= want) {
         tkp_snapshot tmp = s->reading;
         s->reading = s->published;
-        s->published = tmp;
-        s->published_gen = 0; /* taken: the next request waits for a new one */
+        s->published = tmp; /* published_gen stays: the next request asks for a newer one */
         rc = 0;
     } else {
         rc = -ETIMEDOUT;
