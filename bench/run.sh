@@ -104,10 +104,16 @@ if [ -f "$bin/../python/timekeeper/asyncio.py" ]; then
 else
     echo "== bench_asyncio: skipped (the Python extension is not built)"
 fi
+run bench_serve $quick
+if [ -x "$bin/top_producer" ] && [ -x "$bin/timekeeper" ]; then
+    run_script bench_serve_cpu "$here/bench_serve.sh" "$bin" $quick
+else
+    echo "== bench_serve_cpu: skipped (needs $bin/top_producer, built with the tests)"
+fi
 
 echo
 echo "== summary ($(($(date +%s) - start_all)) s; load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))"
-for name in bench_record bench_drain bench_hist bench_task bench_recorder bench_soak bench_clock bench_analyze bench_pipeline bench_top bench_asyncio; do
+for name in bench_record bench_drain bench_hist bench_task bench_recorder bench_soak bench_clock bench_analyze bench_pipeline bench_top bench_asyncio bench_serve bench_serve_cpu; do
     f="$out/$name.txt"
     [ -f "$f" ] || continue
     grep -E '^[a-z0-9_]+: ' "$f" | grep -v '^bench_' | sed 's/^/  /'

@@ -9,6 +9,7 @@ static const cli_command *const commands[] = {
     &cmd_calibrate_def, &cmd_analyze_def, &cmd_clean_def, &cmd_record_def, &cmd_export_def,
     &cmd_diff_def,
     &cmd_plot_def, &cmd_bench_def,
+    &cmd_serve_def,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

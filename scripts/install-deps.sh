@@ -7,6 +7,8 @@ PKGS="build-essential cmake pkg-config libcmocka-dev libncurses-dev python3 pyth
 PKGS="$PKGS libsqlite3-dev sqlite3 protobuf-compiler"
 # libuv: the libuv adapter and its example server.
 PKGS="$PKGS libuv1-dev"
+# serve: HTTP through libmicrohttpd; a real Prometheus and a strict OpenMetrics parser in tests.
+PKGS="$PKGS libmicrohttpd-dev prometheus python3-prometheus-client"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,0 +1,241 @@
+/* cmd-serve.c — `timekeeper serve`: the statistics of every instrumented process as a Prometheus
+ * endpoint (/metrics), a health check (/healthz) and an index page, on libmicrohttpd. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/core.h"
+#include "core/driver.h"
+#include "sink/prom/prom.h"
+
+/* Task types come from the task aggregator when it is part of the build. */
+#if defined(__has_include)
+#if __has_include("agg/tasks.h")
+#include "agg/tasks.h"
+#define SERVE_TASKS 1
+#endif
+#endif
+
+enum { OPT_DIR = 256, OPT_ALLOW_NONE, OPT_TOP_K };
+
+static const cli_option options[] = {
+    {"listen", 'l', "HOST:PORT", "address to listen on (default 127.0.0.1:9464; [::1]:PORT for IPv6)"},
+    {"top-k", OPT_TOP_K, "N", "task types per process shown by name, the rest as 'other' (default 10)"},
+    {"max-silence", 's', "S", "/healthz: seconds a live process may go without a record (default 5)"},
+    {"allow-none", OPT_ALLOW_NONE, NULL, "/healthz: healthy when no live instrumented process exists"},
+    {"pid", 'p', "PID", "only this process"},
+    {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    {0},
+};
+
+typedef struct serve_opts {
+    char host[64];
+    unsigned port;
+    uint64_t top_k;
+    double max_silence;
+    int allow_none, pid;
+    const char *dir;
+} serve_opts;
+
+static int cmd_serve(int argc, char **argv);
+const cli_command cmd_serve_def = {
+    "serve", cmd_serve, "serve the statistics to Prometheus (/metrics) and a health check",
+    "[--listen HOST:PORT] [--top-k N] [--max-silence S] [--pid P]",
+    "Attaches to every instrumented process of this user (and to new ones as they appear),\n"
+    "drains their rings every 10 ms and answers on HTTP:\n"
+    "  /metrics  Prometheus text format 0.0.4, or OpenMetrics 1.0 when the scraper's Accept\n"
+    "            header asks for application/openmetrics-text (names: docs/metrics.md)\n"
+    "  /healthz  200 when every live process recorded within --max-silence (the rule of\n"
+    "            `timekeeper check`), else 503 naming the quiet ones\n"
+    "  /         a page saying what is watched, with links\n"
+    "Counters and histograms count everything since serve started. Runs until interrupted.\n"
+    "Segments are never removed.",
+    options,
+};
+
+/* Parses HOST:PORT ("[v6]:PORT" for IPv6). Returns 0 or -1. */
+static int parse_listen(const char *arg, serve_opts *o)
+{
+    const char *colon = strrchr(arg, ':');
+    if (!colon)
+        return -1;
+    const char *h = arg;
+    size_t hl = (size_t)(colon - arg);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    uint64_t port;
+    if (hl == 0 || hl >= sizeof o->host || cli_parse_u64(colon + 1, 0, 65535, &port))
+        return -1;
+    memcpy(o->host, h, hl);
+    o->host[hl] = 0;
+    if (!strcmp(o->host, "localhost"))
+        snprintf(o->host, sizeof o->host, "127.0.0.1");
+    o->port = (unsigned)port;
+    return 0;
+}
+
+static int on_option(void *ctx, int key, const char *arg)
+{
+    serve_opts *o = ctx;
+    switch (key) {
+    case 'l':
+        if (parse_listen(arg, o))
+            return cli_usage_error(&cmd_serve_def, "--listen wants HOST:PORT, not '%s'", arg);
+        return 0;
+    case OPT_TOP_K:
+        if (cli_parse_u64(arg, 0, 10000, &o->top_k))
+            return cli_usage_error(&cmd_serve_def, "--top-k wants a number in [0, 10000], not '%s'", arg);
+        return 0;
+    case 's':
+        if (cli_parse_double(arg, 0.001, 86400.0 * 365, &o->max_silence))
+            return cli_usage_error(&cmd_serve_def, "--max-silence wants seconds > 0, not '%s'", arg);
+        return 0;
+    case OPT_ALLOW_NONE: o->allow_none = 1; return 0;
+    case 'p': return cli_option_pid(&cmd_serve_def, arg, &o->pid);
+    case OPT_DIR: o->dir = arg; return 0;
+    }
+    return CLI_USAGE;
+}
+
+#ifndef TK_HAVE_MICROHTTPD
+static int cmd_serve(int argc, char **argv)
+{
+    serve_opts o = {.top_k = 10, .max_silence = 5.0};
+    int status;
+    int first = cli_parse(&cmd_serve_def, argc, argv, on_option, &o, &status);
+    if (first < 0)
+        return status;
+    return cli_error("serve", "built without libmicrohttpd (install libmicrohttpd-dev and rebuild)");
+}
+#else
+
+#ifdef SERVE_TASKS
+/* Appends every task type to s: the aggregator's rows, summed over processes and threads (the
+ * writer keeps the top k and sums the rest into `other`). Returns 0 or -ENOMEM. */
+static int add_tasks(tkc_tasks *ag, tkp_snapshot *s)
+{
+    s->have_tasks = 1;
+    size_t n = tkc_tasks_rows(ag, NULL, 0);
+    if (n == 0)
+        return 0;
+    tkc_task_row *rows = malloc(n * sizeof *rows);
+    if (!rows)
+        return -ENOMEM;
+    size_t got = tkc_tasks_rows(ag, rows, n);
+    if (got > n)
+        got = n;
+    int rc = 0;
+    for (size_t i = 0; i < got && rc == 0; i++) {
+        const tkc_task_row *r = &rows[i];
+        tkp_task *t = tkp_snapshot_add_task(s, SIZE_MAX, r->func, r->file, r->line);
+        if (!t) {
+            rc = -ENOMEM;
+            break;
+        }
+        t->exec_s = (double)r->t.exec / 1e9;
+        t->exec_with_children_s = (double)r->exec_with_children / 1e9;
+        t->wall_s = (double)r->t.wall / 1e9;
+        t->completed = r->t.completed;
+        t->failed = r->t.failed;
+        t->cancelled = r->t.cancelled;
+        t->stillborn = r->t.stillborn;
+        t->max_slice_s = (double)r->t.max_slice / 1e9;
+    }
+    free(rows);
+    return rc;
+}
+#endif
+
+static int cmd_serve(int argc, char **argv)
+{
+    serve_opts o = {.host = "127.0.0.1", .port = 9464, .top_k = 10, .max_silence = 5.0};
+    int status;
+    int first = cli_parse(&cmd_serve_def, argc, argv, on_option, &o, &status);
+    if (first < 0)
+        return status;
+    if (first < argc)
+        return cli_usage_error(&cmd_serve_def, "unexpected argument '%s'", argv[first]);
+
+    tkc_core_options co = {.dir = o.dir, .pid = o.pid, .quiet = 1};
+    tkc_core *core = NULL;
+    tkp_counts *counts = tkp_counts_new();
+    tkc_driver *drv = NULL;
+    tkp_server *srv = NULL;
+    int rc = counts ? tkc_core_open(&co, &core) : -ENOMEM;
+    if (rc == 0)
+        rc = tkc_core_subscribe(core, tkp_counts_consumer(counts));
+#ifdef SERVE_TASKS
+    tkc_tasks *tasks = rc == 0 ? tkc_tasks_new() : NULL;
+    if (rc == 0 && !tasks)
+        rc = -ENOMEM;
+    if (rc == 0) {
+        tkc_consumer tc = tkc_tasks_consumer(tasks);
+        rc = tkc_core_subscribe(core, &tc);
+    }
+#endif
+    if (rc == 0 && !(drv = tkc_driver_new(core, NULL)))
+        rc = -ENOMEM;
+    if (rc != 0) {
+        status = cli_error("serve", "can't start the collector: %s", strerror(-rc));
+        goto out;
+    }
+    char watching[600];
+    if (o.pid)
+        snprintf(watching, sizeof watching, "process %d in %s", o.pid, tkc_core_dir(core));
+    else
+        snprintf(watching, sizeof watching, "every instrumented process of this user in %s",
+                 tkc_core_dir(core));
+    tkp_server_options so = {.host = o.host, .port = o.port, .top_k = (unsigned)o.top_k,
+                             .max_silence_s = o.max_silence, .allow_none = o.allow_none,
+                             .watching = watching};
+    rc = tkp_server_start(&so, &srv);
+    if (rc != 0) {
+        status = cli_error("serve", "can't listen on %s:%u: %s", o.host, o.port,
+                           rc == -EINVAL ? "not a numeric address" : strerror(-rc));
+        goto out;
+    }
+    int v6 = strchr(o.host, ':') != NULL;
+    fprintf(stderr, "timekeeper serve: http://%s%s%s:%u/metrics\n", v6 ? "[" : "", o.host,
+            v6 ? "]" : "", tkp_server_port(srv));
+    tkc_signals_install();
+    signal(SIGPIPE, SIG_IGN);
+
+    /* One thread owns the core: it drains on the driver's schedule and, between drains, copies
+     * the counters into a snapshot when a request waits (a copy of plain values, O(series)).
+     * libmicrohttpd's thread formats and sends it. */
+    while (!tkc_signal_received()) {
+        struct pollfd pfd[2] = {{.fd = tkp_server_request_fd(srv), .events = POLLIN},
+                                {.fd = tkc_driver_fd(drv), .events = POLLIN}};
+        poll(pfd, pfd[1].fd >= 0 ? 2 : 1, tkc_driver_timeout_ms(drv, tkc_now_ns()));
+        tkc_driver_tick(drv, tkc_now_ns());
+        if (tkp_server_wanted(srv)) {
+            uint64_t t0 = tkc_now_ns();
+            tkp_snapshot *s = tkp_server_build(srv);
+            tkp_counts_snapshot(counts, s, t0);
+#ifdef SERVE_TASKS
+            add_tasks(tasks, s);
+#endif
+            s->build_s = (double)(tkc_now_ns() - t0) / 1e9;
+            tkp_server_publish(srv);
+            /* Exited processes stay (up 0, counters frozen): the core would attach their
+             * segments again at the next rescan if they were forgotten. */
+        }
+    }
+    status = CLI_OK;
+out:
+    tkp_server_stop(srv);
+    tkc_driver_free(drv);
+    tkc_core_close(core);
+    tkp_counts_free(counts);
+#ifdef SERVE_TASKS
+    tkc_tasks_free(tasks);
+#endif
+    return cli_finish("serve", status);
+}
+#endif
