@@ -220,6 +220,30 @@ static void test_expo_of_a_narrow_timer_keeps_the_highest_scale(void **state)
     hist_free(h);
 }
 
+static void test_expo_of_two_histograms_equals_expo_of_their_merge(void **state)
+{
+    (void)state;
+    hist *a = hist_of(300, 17, 4000, 1), *b = hist_of(90000, 401, 3000, 0), *m = hist_new();
+    assert_int_equal(hist_merge(m, a), 0);
+    assert_int_equal(hist_merge(m, b), 0);
+    const hist *both[2] = {a, b};
+    tk_otlp_expo e1, e2;
+    assert_int_equal(tk_otlp_expo_from_hists(both, 2, 8, 0, &e1), 0);
+    assert_int_equal(tk_otlp_expo_from_hist(m, 8, 0, &e2), 0);
+    assert_int_equal(e1.scale, e2.scale);
+    assert_int_equal(e1.offset, e2.offset);
+    assert_int_equal(e1.n, e2.n);
+    assert_u64_equal(e2.count, e1.count, "count");
+    assert_u64_equal(e2.zero_count, e1.zero_count, "zeros");
+    assert_memory_equal(e1.counts, e2.counts, e1.n * sizeof *e1.counts);
+    assert_double_near(e2.sum, e1.sum, e2.sum * 1e-9, "sum");
+    tk_otlp_expo_free(&e1);
+    tk_otlp_expo_free(&e2);
+    hist_free(a);
+    hist_free(b);
+    hist_free(m);
+}
+
 static void cat_pair(void *ctx, const char *k, const char *v)
 {
     char *out = ctx;
@@ -700,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_expo_index_puts_powers_of_two_at_upper_bounds),
         cmocka_unit_test(test_expo_keeps_every_count_within_the_bucket_budget),
         cmocka_unit_test(test_expo_of_a_narrow_timer_keeps_the_highest_scale),
+        cmocka_unit_test(test_expo_of_two_histograms_equals_expo_of_their_merge),
         cmocka_unit_test(test_pairs_parse_trims_and_percent_decodes),
         cmocka_unit_test(test_protobuf_metrics_decode_with_protoc_to_the_source_counts),
         cmocka_unit_test(test_json_metrics_follow_the_otlp_json_mapping),

@@ -98,6 +98,9 @@ int tk_otlp_encode_spans(tk_otlp_buf *out, tk_otlp_encoding enc, const tk_otlp_r
  * exponential bucket that holds its midpoint: counts are exact, a value moves by at most one of
  * h's buckets (1/1024 of itself). Returns 0, or -ENOMEM (out is then empty). */
 int tk_otlp_expo_from_hist(const hist *h, int max_scale, size_t max_buckets, tk_otlp_expo *out);
+/* The same for the sum of hs[0..n) (NULL entries are skipped), without merging them. */
+int tk_otlp_expo_from_hists(const hist *const *hs, size_t n, int max_scale, size_t max_buckets,
+                            tk_otlp_expo *out);
 void tk_otlp_expo_free(tk_otlp_expo *e);
 /* The exponential bucket index of value v > 0 at scale (-10..20). Can't fail. */
 int32_t tk_otlp_expo_index(double v, int scale);
@@ -189,6 +192,7 @@ void tk_otlp_config_from_env(tk_otlp_config *c);
 typedef struct tk_otlp_timer_in {
     const char *name;
     const hist *h[2];  /* processing, latency */
+    const hist *more[2]; /* added to h (cumulative: the totals, h the current interval); NULL: none */
     uint64_t lost;     /* records lost in the window (delta) or since start (cumulative) */
 } tk_otlp_timer_in;
 

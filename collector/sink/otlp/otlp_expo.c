@@ -76,25 +76,34 @@ static int fill_cb(void *ctx, uint64_t lo, uint64_t hi, uint64_t count)
     return 0;
 }
 
-int tk_otlp_expo_from_hist(const hist *h, int max_scale, size_t max_buckets, tk_otlp_expo *out)
+int tk_otlp_expo_from_hists(const hist *const *hs, size_t nh, int max_scale, size_t max_buckets,
+                            tk_otlp_expo *out)
 {
     memset(out, 0, sizeof *out);
     if (max_buckets == 0)
         max_buckets = TK_OTLP_MAX_BUCKETS;
     if (max_scale > 20)
         max_scale = 20;
-    hist_summary s;
-    hist_summarize(h, &s);
     out->scale = max_scale;
-    out->count = s.count;
-    out->sum = s.avg * (double)s.count;
-    out->min = (double)s.min;
-    out->max = (double)s.max;
-    if (s.count == 0)
+    uint64_t min = UINT64_MAX, max = 0;
+    for (size_t j = 0; j < nh; j++) {
+        if (!hs[j] || hist_count(hs[j]) == 0)
+            continue;
+        hist_summary s;
+        hist_summarize(hs[j], &s);
+        out->count += s.count;
+        out->sum += s.avg * (double)s.count;
+        min = s.min < min ? s.min : min;
+        max = s.max > max ? s.max : max;
+    }
+    if (out->count == 0)
         return 0;
+    out->min = (double)min;
+    out->max = (double)max;
 
     expo_walk w = {.scale = max_scale};
-    hist_foreach(h, range_cb, &w);
+    for (size_t j = 0; j < nh; j++)
+        hist_foreach(hs[j], range_cb, &w);
     out->zero_count = w.zero;
     if (!w.have)
         return 0;
@@ -111,12 +120,18 @@ int tk_otlp_expo_from_hist(const hist *h, int max_scale, size_t max_buckets, tk_
         memset(out, 0, sizeof *out);
         return -ENOMEM;
     }
-    hist_foreach(h, fill_cb, &w);
+    for (size_t j = 0; j < nh; j++)
+        hist_foreach(hs[j], fill_cb, &w);
     out->scale = max_scale - shift;
     out->offset = w.offset;
     out->counts = w.counts;
     out->n = n;
     return 0;
+}
+
+int tk_otlp_expo_from_hist(const hist *h, int max_scale, size_t max_buckets, tk_otlp_expo *out)
+{
+    return tk_otlp_expo_from_hists(&h, 1, max_scale, max_buckets, out);
 }
 
 void tk_otlp_expo_free(tk_otlp_expo *e)

@@ -168,9 +168,11 @@ int tk_otlp_push_metrics(tk_otlp *x, const tk_otlp_proc_in *p, uint64_t start_un
         const tk_otlp_timer_in *t = &p->timers[i];
         ta[i] = (tk_otlp_attr){.key = "timer", .str = t->name};
         for (int k = 0; k < 2; k++) {
-            if (!t->h[k] || (k == 1 && hist_count(t->h[k]) == 0))
+            const hist *hs[2] = {t->h[k], t->more[k]};
+            uint64_t count = (hs[0] ? hist_count(hs[0]) : 0) + (hs[1] ? hist_count(hs[1]) : 0);
+            if ((!hs[0] && !hs[1]) || (k == 1 && count == 0))
                 continue;
-            if (tk_otlp_expo_from_hist(t->h[k], x->c.max_scale, x->c.max_buckets, &ex[ne]) < 0)
+            if (tk_otlp_expo_from_hists(hs, 2, x->c.max_scale, x->c.max_buckets, &ex[ne]) < 0)
                 goto out;
             m[n++] = (tk_otlp_metric){.name = names[k], .description = descs[k], .unit = "ns",
                                       .kind = TK_OTLP_EXPO_HIST, .attrs = &ta[i], .nattrs = 1,
