@@ -157,7 +157,7 @@ def main():
     else:
         msg = "tkotlp.ExportMetricsServiceRequest" if kind == "metrics" else "tkotlp.ExportTraceServiceRequest"
         with open(path, "rb") as f:
-            dec = subprocess.run(["protoc", "-I", proto_dir, "--decode=" + msg, "otlp.proto"],
+            dec = subprocess.run(["protoc", "-I", ".", "--decode=" + msg, "otlp.proto"],
                                  stdin=f, check=True, capture_output=True, cwd=proto_dir)
         req = parse_text(dec.stdout.decode("utf-8", "replace"))
     for line in summarize(req):

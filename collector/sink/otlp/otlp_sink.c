@@ -54,6 +54,9 @@ static int otlp_window(tk_sink *s, const tk_window_view *v)
         in.ntimers = 0;
         for (size_t j = 0; j < n; j++) {
             const tka_timer *t = tka_proc_timer(ap, j);
+            if (tka_timer_id(t) == 0 && !hist_count(tka_timer_hist(t, TKA_TOTAL, TKA_PROCESSING)) &&
+                !hist_count(tka_timer_hist(t, TKA_INTERVAL, TKA_PROCESSING)))
+                continue; /* the library's "(invalid)" timer, exported only when it was used */
             tk_otlp_timer_in *ti = &o->timers[in.ntimers++];
             ti->name = tka_timer_name(t);
             ti->lost = lost_of(t, TKA_INTERVAL) + (w == TKA_TOTAL ? lost_of(t, TKA_TOTAL) : 0);

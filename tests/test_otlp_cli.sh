@@ -1,0 +1,106 @@
+#!/bin/sh
+# test_otlp_cli.sh — `timekeeper export --otlp` against a receiver on 127.0.0.1: what arrives
+# decodes (protoc) to the counts `report --json --once` gives for the same records; JSON encoding;
+# a 400 is counted and fails the command; --live pushes every interval and flushes on SIGTERM.
+# Usage: test_otlp_cli.sh BIN_DIR SOURCE_DIR
+set -eu
+BIN=$1
+SRC=$2
+PY=/usr/bin/python3
+TK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tk-otlp-cli.XXXXXX")
+export TK_DIR
+RECV=""
+EXP=""
+cleanup() {
+    [ -n "$EXP" ] && kill "$EXP" 2>/dev/null
+    if [ -n "$RECV" ]; then kill "$RECV" 2>/dev/null; wait "$RECV" 2>/dev/null || true; fi
+    rm -rf "$TK_DIR"
+}
+trap cleanup EXIT INT TERM
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# start_receiver DIR SCRIPT: sets RECV and URL
+start_receiver() {
+    if [ -n "$RECV" ]; then kill "$RECV" 2>/dev/null; wait "$RECV" 2>/dev/null || true; fi
+    mkdir -p "$1"
+    $PY "$SRC/tests/otlp_receiver.py" "$1" "$2" &
+    RECV=$!
+    i=0
+    until [ -f "$1/port" ]; do
+        i=$((i + 1)); [ $i -lt 300 ] || fail "receiver did not start"
+        sleep 0.02
+    done
+    URL="http://127.0.0.1:$(cat "$1/port")"
+}
+
+# A program that records a known set of spans, then exits normally (its segment stays).
+"$BIN/top_producer" --timers 4 --rate 4000 --duration 0.5
+
+# protobuf, delta: the decoded counts equal report's totals
+start_receiver "$TK_DIR/r1" 200
+"$BIN/timekeeper" export --otlp "$URL" --service checkout --json > "$TK_DIR/export.json" \
+    || fail "export failed: $(cat "$TK_DIR/export.json")"
+grep -q '"sent":1,' "$TK_DIR/export.json" || fail "one request expected: $(cat "$TK_DIR/export.json")"
+"$BIN/timekeeper" report --once --keep --json > "$TK_DIR/report.json"
+$PY "$SRC/tests/otlp_check.py" "$SRC/tests/data/otlp" "$TK_DIR/r1/0000-metrics.bin" > "$TK_DIR/otlp.txt"
+$PY - "$TK_DIR/report.json" "$TK_DIR/otlp.txt" <<'PYEOF' || fail "OTLP counts differ from report --json"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+totals = {(r["timer"], r["kind"]): r["count"] for r in rows if r["window"] == "total" and r["count"]}
+got = {}
+res = {}
+for line in open(sys.argv[2]):
+    f = line.split()
+    if f[0] == "R":
+        res[f[1]] = " ".join(f[2:])
+    if f[0] == "M" and f[3] == "expo":
+        kv = dict(x.split("=") for x in f[4:])
+        kind = "processing" if f[1].endswith(".processing") else "latency"
+        assert int(kv["count"]) == int(kv["buckets"]) + int(kv["zero"]), line
+        assert kv["temporality"] == "1", line
+        got[(f[2], kind)] = int(kv["count"])
+assert totals, "report saw the records"
+assert got == totals, (got, totals)
+assert res["service.name"] == "checkout", res
+assert res["process.command_line"].startswith("top_producer") or "top_producer" in res["process.command_line"], res
+assert {"host.name", "process.pid"} <= res.keys(), res
+PYEOF
+
+# JSON encoding, cumulative, endpoint from the environment
+start_receiver "$TK_DIR/r2" 200
+OTEL_EXPORTER_OTLP_ENDPOINT="$URL" "$BIN/timekeeper" export --otlp-encoding json \
+    --otlp-temporality cumulative > /dev/null || fail "export --otlp-encoding json failed"
+f=$(ls "$TK_DIR"/r2/*-metrics.json) || fail "no JSON request arrived"
+$PY "$SRC/tests/otlp_check.py" "$SRC/tests/data/otlp" "$f" | grep -q 'expo .* temporality=2' \
+    || fail "cumulative JSON histogram"
+grep -q '"aggregationTemporality":2' "$f" || fail "enum as an integer"
+
+# 400: not retried, counted, and the command fails
+start_receiver "$TK_DIR/r3" 400
+if "$BIN/timekeeper" export --otlp "$URL" --json > "$TK_DIR/e400.json"; then
+    fail "export succeeded against a 400"
+fi
+grep -q '"rejected":1,' "$TK_DIR/e400.json" || fail "400 not counted: $(cat "$TK_DIR/e400.json")"
+grep -q '"retries":0,' "$TK_DIR/e400.json" || fail "400 retried"
+[ "$(wc -l < "$TK_DIR/r3/log")" -eq 1 ] || fail "400 was sent more than once"
+
+# --live: a push per interval while the program runs; SIGTERM flushes and ends it
+start_receiver "$TK_DIR/r4" 200
+"$BIN/top_producer" --timers 2 --rate 2000 --duration 3 &
+PROD=$!
+"$BIN/timekeeper" export --otlp "$URL" --live --interval 200ms --json > "$TK_DIR/live.json" &
+EXP=$!
+sleep 1.2
+kill -TERM "$EXP"
+wait "$EXP" || fail "export --live did not end cleanly on SIGTERM: $(cat "$TK_DIR/live.json")"
+EXP=""
+kill "$PROD" 2>/dev/null || true
+wait "$PROD" 2>/dev/null || true
+n=$(ls "$TK_DIR"/r4/*-metrics.bin | wc -l)
+[ "$n" -ge 3 ] || fail "export --live pushed $n requests in 1.2 s at 200 ms"
+grep -q '"unsent":0' "$TK_DIR/live.json" || fail "requests left at SIGTERM: $(cat "$TK_DIR/live.json")"
+
+# usage errors
+if "$BIN/timekeeper" export 2>/dev/null; then fail "export without an endpoint succeeded"; fi
+if "$BIN/timekeeper" export --otlp "$URL" --otlp-encoding xml 2>/dev/null; then fail "bad encoding accepted"; fi
+echo "ok"
