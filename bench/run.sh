@@ -60,6 +60,7 @@ run bench_drain $quick
 run bench_hist $quick
 run bench_soak $quick
 run bench_clock $quick
+run bench_otlp $quick
 run timekeeper calibrate $quick
 
 # scripts: NAME SCRIPT ARGS... (same bookkeeping as run)
