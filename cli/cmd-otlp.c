@@ -140,7 +140,8 @@ static void sleep_ns(uint64_t ns)
 
 /* Pushes every process's window: the interval's histograms (delta) or interval + totals
  * (cumulative). Returns 0 or a negative errno (a full queue is counted, not an error). */
-static int push_all(tk_otlp *x, collector *c, int cumulative, uint64_t start, uint64_t end)
+static int push_all(tk_otlp *x, collector *c, int cumulative, uint64_t start, uint64_t end,
+                    uint64_t *ring_lost, uint64_t *pushes)
 {
     tk_otlp_timer_in *t = NULL;
     size_t cap = 0;
@@ -154,11 +155,17 @@ static int push_all(tk_otlp *x, collector *c, int cumulative, uint64_t start, ui
                 return -ENOMEM;
         }
         size_t n = 0;
+        int active = p->state == PROC_LIVE;
+        for (size_t j = 0; j < p->ntimers; j++)
+            active |= hist_count(p->timers[j]->interval[0]) > 0 || p->timers[j]->lost_interval > 0;
+        if (!active)
+            continue; /* an exited process, pushed once after its last records */
         for (size_t j = 0; j < p->ntimers; j++) {
             const timer_stats *ts = p->timers[j];
             if (ts->id == 0 && hist_count(ts->total[0]) == 0 && hist_count(ts->interval[0]) == 0)
                 continue; /* the library's "(invalid)" timer, exported only when it was used */
             tk_otlp_timer_in *tj = &t[n++];
+            *ring_lost += ts->lost_interval;
             *tj = (tk_otlp_timer_in){.name = ts->name, .h = {ts->interval[0], ts->interval[1]},
                                       .lost = ts->lost_interval + (cumulative ? ts->lost_total : 0)};
             if (cumulative) {
@@ -170,6 +177,7 @@ static int push_all(tk_otlp *x, collector *c, int cumulative, uint64_t start, ui
                               .key = (uint64_t)p->pid ^ p->start_real_ns, .timers = t,
                               .ntimers = n};
         int r = tk_otlp_push_metrics(x, &in, cumulative ? p->start_real_ns : start, end);
+        ++*pushes;
         if (r < 0 && r != -EAGAIN)
             rc = r;
     }
@@ -177,28 +185,32 @@ static int push_all(tk_otlp *x, collector *c, int cumulative, uint64_t start, ui
     return rc;
 }
 
-static void print_stats(const export_opts *o, const char *url, const tk_otlp_stats *s)
+static void print_stats(const export_opts *o, const char *url, const tk_otlp_stats *s,
+                        uint64_t ring_lost, uint64_t pushes)
 {
     if (o->json) {
         printf("{\"endpoint\":");
         cli_json_str(stdout, url);
         printf(",\"enqueued\":%llu,\"sent\":%llu,\"sent_metrics\":%llu,\"sent_bytes\":%llu,"
                "\"retries\":%llu,\"rejected\":%llu,\"expired\":%llu,\"overflow\":%llu,"
-               "\"overflow_metrics\":%llu,\"unsent\":%llu,\"last_status\":%ld,\"send_ms\":%.3f}\n",
+               "\"overflow_metrics\":%llu,\"unsent\":%llu,\"last_status\":%ld,\"send_ms\":%.3f,"
+               "\"ring_lost\":%llu,\"pushes\":%llu}\n",
                (unsigned long long)s->enqueued, (unsigned long long)s->sent,
                (unsigned long long)s->sent_items, (unsigned long long)s->sent_bytes,
                (unsigned long long)s->retries, (unsigned long long)s->rejected,
                (unsigned long long)s->expired, (unsigned long long)s->overflow,
                (unsigned long long)s->overflow_items, (unsigned long long)s->unsent,
-               s->last_status, (double)s->send_ns / 1e6);
+               s->last_status, (double)s->send_ns / 1e6, (unsigned long long)ring_lost,
+               (unsigned long long)pushes);
         return;
     }
     printf("otlp: %llu request(s) sent (%llu metrics, %llu bytes) to %s", (unsigned long long)s->sent,
            (unsigned long long)s->sent_items, (unsigned long long)s->sent_bytes, url);
-    printf("; %llu retried, %llu rejected, %llu given up, %llu dropped (queue full), %llu unsent\n",
+    printf("; %llu retried, %llu rejected, %llu given up, %llu dropped (queue full), %llu unsent;"
+           " %llu records lost in the rings\n",
            (unsigned long long)s->retries, (unsigned long long)s->rejected,
            (unsigned long long)s->expired, (unsigned long long)s->overflow,
-           (unsigned long long)s->unsent);
+           (unsigned long long)s->unsent, (unsigned long long)ring_lost);
 }
 
 static int cmd_export(int argc, char **argv)
@@ -257,15 +269,16 @@ static int cmd_export(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    /* Drain every 10 ms (the rings keep no more than that at a high rate); push per interval. */
-    uint64_t t0 = collector_now_ns(), last_scan = 0, start_real = real_ns();
+    /* Drain every 10 ms (a busy ring is not lapped between drains), look for new processes every
+     * 100 ms (a new process's ring is read before it wraps), push per interval. */
+    uint64_t t0 = collector_now_ns(), last_scan = 0, start_real = real_ns(), ring_lost = 0, pushes = 0;
     uint64_t next_push = t0 + (uint64_t)((o.live ? o.interval_s : o.duration_s) * 1e9);
     uint64_t stop_at = o.live && o.duration_s > 0 ? t0 + (uint64_t)(o.duration_s * 1e9) : 0;
     if (!o.live)
         stop_at = next_push;
     for (;;) {
         uint64_t now = collector_now_ns();
-        if (now - last_scan >= 1000000000u || last_scan == 0) {
+        if (now - last_scan >= 100000000u || last_scan == 0) {
             collector_scan(c);
             last_scan = now;
         }
@@ -273,10 +286,9 @@ static int cmd_export(int argc, char **argv)
         int last = stop_requested || (stop_at && now >= stop_at);
         if (now >= next_push || last) {
             uint64_t end_real = real_ns();
-            if ((rc = push_all(x, c, cumulative, start_real, end_real)) < 0)
+            if ((rc = push_all(x, c, cumulative, start_real, end_real, &ring_lost, &pushes)) < 0)
                 break;
-            collector_rollover(c);
-            collector_forget_exited(c);
+            collector_rollover(c); /* exited processes stay known: a rescan would find them again */
             start_real = end_real;
             next_push = now + (uint64_t)(o.interval_s * 1e9);
         }
@@ -290,7 +302,7 @@ static int cmd_export(int argc, char **argv)
     collector_close(c);
     if (rc < 0)
         return cli_error("export", "%s", strerror(-rc));
-    print_stats(&o, url, &st);
+    print_stats(&o, url, &st, ring_lost, pushes);
     int undelivered = st.rejected || st.expired || st.overflow || st.unsent;
     return cli_finish("export", undelivered ? CLI_FAIL : CLI_OK);
 }

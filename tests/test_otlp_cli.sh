@@ -100,6 +100,36 @@ n=$(ls "$TK_DIR"/r4/*-metrics.bin | wc -l)
 [ "$n" -ge 3 ] || fail "export --live pushed $n requests in 1.2 s at 200 ms"
 grep -q '"unsent":0' "$TK_DIR/live.json" || fail "requests left at SIGTERM: $(cat "$TK_DIR/live.json")"
 
+# A receiver that accepts connections and never answers: the rings are still drained on time (no
+# record lost) and every push past the queue is counted as overflow, exactly.
+mkdir -p "$TK_DIR/r5" "$TK_DIR/shm5"
+$PY -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+open(sys.argv[1] + "/port.tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + "/port.tmp", sys.argv[1] + "/port")
+time.sleep(60)
+' "$TK_DIR/r5" &
+HUNG=$!
+i=0
+until [ -f "$TK_DIR/r5/port" ]; do i=$((i + 1)); [ $i -lt 300 ] || fail "listener"; sleep 0.02; done
+TK_DIR="$TK_DIR/shm5" "$BIN/timekeeper" export --otlp "http://127.0.0.1:$(cat "$TK_DIR/r5/port")" --live --interval 100ms \
+    --duration 2 --otlp-queue 2 --otlp-timeout 1s --json > "$TK_DIR/hung.json" &
+EXP=$!
+sleep 0.2
+TK_DIR="$TK_DIR/shm5" "$BIN/top_producer" --timers 4 --rate 100000 --duration 1.5
+wait "$EXP" && fail "export succeeded with nothing delivered"
+EXP=""
+kill "$HUNG" 2>/dev/null; wait "$HUNG" 2>/dev/null || true
+$PY - "$TK_DIR/hung.json" <<'PYEOF' || fail "hung receiver: $(cat "$TK_DIR/hung.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["sent"] == 0 and s["ring_lost"] == 0, s
+assert s["enqueued"] == 2 and s["unsent"] == 2, s
+assert s["pushes"] >= 8, s  # about 15 at 100 ms while the program runs
+assert s["enqueued"] + s["overflow"] == s["pushes"], s  # every push queued or counted
+PYEOF
+
 # usage errors
 if "$BIN/timekeeper" export 2>/dev/null; then fail "export without an endpoint succeeded"; fi
 if "$BIN/timekeeper" export --otlp "$URL" --otlp-encoding xml 2>/dev/null; then fail "bad encoding accepted"; fi
