@@ -1,5 +1,7 @@
 # Two commands for a newcomer: `make demo` and `make test`. Both install missing Debian packages.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# the build's own make runs are not announced ("Entering directory ...")
+MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?= -DTK_WERROR=ON
 BUILD ?= build
 
@@ -14,7 +16,15 @@ build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
-demo: build
+# The build is quiet here: its output goes to $(BUILD)/build.log, shown only when it fails.
+demo: deps
+	@mkdir -p $(BUILD)
+	@echo "make demo: building in $(BUILD)/ (log: $(BUILD)/build.log)"
+	@{ cmake -S . -B $(BUILD) $(CMAKE_FLAGS) && cmake --build $(BUILD) -j$(JOBS); } \
+	    >$(BUILD)/build.log 2>&1 || { cat $(BUILD)/build.log; \
+	    echo "make demo: the build failed (the log above is in $(BUILD)/build.log)"; exit 1; }
+	@echo "make demo: the gateway example under \`timekeeper report\` (4 s)"
+	@echo
 	@sh examples/gateway/demo.sh $(BUILD)/bin
 
 # The Python client of an asynchronous C library, and where the time of a request goes.

@@ -5,11 +5,11 @@
 #   TIMEKEEPER  the binary (default: build/bin/timekeeper)
 #   SIZE_MB     size of the generated log (default: 1024; --quick: 128)
 #
-# The log imitates the reference Python -> C async flow: send_request_and_await commands of 8 clients,
+# The log imitates the Python -> C async flow of docs/analyze.md: send_request_and_await commands of 8 clients,
 # two in flight at once (their lines interleave), one in four on the slow path (12 points, the others
 # 6), the command id unknown ('-') before the FFI send, context fields with *_ns= numbers, and one line
 # of program output every 8 commands. It is generated once into $TMPDIR (kept for the next run; delete
-# it yourself) and then analysed with the reference spec, without a spec, and with --json. Each run is
+# it yourself) and then analysed with that flow's spec, without a spec, and with --json. Each run is
 # timed after the file is in the page cache, so the number is the analyser's, not the disk's. Both the
 # wall-clock rate and the rate per CPU second (user + system) are printed: on a busy machine the
 # second is the one that measures the analyser.

@@ -1,5 +1,6 @@
 /* cli.c — option parsing, help text and error reporting shared by the subcommands. */
 #include "cli.h"
+#include "util/fmt.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -157,44 +158,8 @@ int cli_finish(const char *name, int status)
     return status;
 }
 
-void cli_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
+void cli_json_str(FILE *f, const char *s) { tk_json_str(f, s); }
 
-const char *cli_fmt_ns(char *buf, size_t len, double ns)
-{
-    static const char *const units[] = {"ns", "µs", "ms", "s"};
-    int u = 0;
-    while (u < 3 && ns >= 999.5) {
-        ns /= 1000.0;
-        u++;
-    }
-    if (u == 0 || ns >= 99.95)
-        snprintf(buf, len, "%.0f%s", ns, units[u]);
-    else if (ns >= 9.995)
-        snprintf(buf, len, "%.1f%s", ns, units[u]);
-    else
-        snprintf(buf, len, "%.2f%s", ns, units[u]);
-    return buf;
-}
+const char *cli_fmt_ns(char *buf, size_t len, double ns) { return tk_fmt_ns(buf, len, ns); }
 
-const char *cli_fmt_rate(char *buf, size_t len, double hz)
-{
-    if (hz >= 999.5e3)
-        snprintf(buf, len, "%.2fM", hz / 1e6);
-    else if (hz >= 999.5)
-        snprintf(buf, len, "%.1fk", hz / 1e3);
-    else
-        snprintf(buf, len, "%.1f", hz);
-    return buf;
-}
+const char *cli_fmt_rate(char *buf, size_t len, double hz) { return tk_fmt_rate(buf, len, hz); }

@@ -10,8 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "analyze.h"
-#include "collector.h"
+#include "analyze/analyze.h"
+#include "core/core.h"
+#include "core/driver.h"
+#include "sink/sink.h"
 
 #define READ_CHUNK (1u << 20)
 
@@ -168,59 +170,46 @@ static int read_input(analyze *a, const char *path, char *buf)
 }
 
 /* ---- --live ------------------------------------------------------------------------------------- */
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop_signal(int sig)
+/* Points from the rings, on the same driver (and so the same 10 ms drain cadence) as report. */
+static void live_point(void *ctx, const tkc_proc *p, const tkc_point *pt)
 {
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void live_point(void *ctx, const collector_point *p)
-{
+    const char *label = tkc_proc_name(p, pt->label);
     timing_point t = {
-        .label = p->label ? p->label : "?",
-        .label_len = p->label ? strlen(p->label) : 1,
-        .ts_ns = p->mono_ns,
-        .client = p->client,
-        .command = p->command,
-        .session = p->session,
-        .context = p->context ? p->context : "",
-        .context_len = p->context ? p->context_len : 0,
+        .label = *label ? label : "?",
+        .label_len = *label ? strlen(label) : 1,
+        .ts_ns = pt->mono_ns,
+        .client = pt->client,
+        .command = pt->command,
+        .session = pt->session,
+        .context = pt->context ? pt->context : "",
+        .context_len = pt->context ? pt->context_len : 0,
     };
     analyze_point(ctx, &t);
 }
 
 static int read_live(analyze *a, const args *o)
 {
-    collector_options co = {.dir = o->dir, .pid = (int)o->pid};
-    collector *c;
-    int r = collector_open(&co, &c);
+    tkc_core_options co = {.dir = o->dir, .pid = (int)o->pid};
+    tkc_core *c;
+    int r = tkc_core_open(&co, &c);
     if (r < 0)
         return cli_error("analyze", "cannot start the collector: %s", strerror(-r));
-    collector_on_point(c, live_point, a);
-    collector_order_points(c, 1); /* points of different threads in time order */
-
-    struct sigaction sa = {0}, old_int, old_term;
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-
-    uint64_t end = o->has_duration ? collector_now_ns() + (uint64_t)(o->duration * 1e9) : 0;
-    while (!stop_requested) {
-        collector_scan(c);
-        collector_drain(c);
-        if (end && collector_now_ns() >= end)
-            break;
-        struct timespec nap = {0, 50 * 1000 * 1000};
-        nanosleep(&nap, NULL);
+    tkc_consumer cons = {.ctx = a, .point = live_point};
+    tkc_driver *d = tkc_driver_new(c, NULL);
+    if (!d || tkc_core_subscribe(c, &cons) != 0) {
+        tkc_driver_free(d);
+        tkc_core_close(c);
+        return cli_error("analyze", "out of memory");
     }
-    collector_drain(c);
-    collector_flush_points(c);
-    collector_close(c);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    tkc_core_order_points(c, 1); /* points of different threads in time order */
+    tkc_signals_install();
+    uint64_t end = o->has_duration ? tkc_now_ns() + (uint64_t)(o->duration * 1e9) : 0;
+    while (!tkc_signal_received() && !(end && tkc_now_ns() >= end))
+        tkc_driver_wait(d, end);
+    tkc_driver_flush(d);
+    tkc_core_flush_points(c);
+    tkc_driver_free(d);
+    tkc_core_close(c);
     return 0;
 }
 
@@ -287,7 +276,14 @@ static int cmd_analyze(int argc, char **argv)
     if (!c->points)
         fprintf(stderr, "timekeeper analyze: no TIMING points in the input%s\n",
                 o.live ? "" : " (were they written with TK_TIMING=1?)");
-    if (analyze_write(a, o.format, stdout) < 0) {
+    tk_sink sink;
+    tk_sink_open(&sink, o.format == ANALYZE_JSON  ? &tk_sink_json
+                        : o.format == ANALYZE_CSV ? &tk_sink_csv
+                                                  : &tk_sink_table,
+                 stdout);
+    int werr = tk_sink_analysis(&sink, a);
+    tk_sink_close(&sink);
+    if (werr < 0) {
         status = cli_error("analyze", "error writing output: %s", strerror(errno));
         goto done;
     }

@@ -3,7 +3,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "collector.h"
+#include "agg/health.h"
+#include "core/core.h"
 
 enum { OPT_DIR = 256, OPT_ALLOW_NONE };
 
@@ -59,20 +60,19 @@ static int cmd_check(int argc, char **argv)
         return status;
     if (first < argc)
         return cli_usage_error(&cmd_check_def, "unexpected argument '%s'", argv[first]);
-    collector_options co = {.dir = o.dir, .keep = 1, .pid = o.pid};
-    collector *c;
-    if (collector_open(&co, &c) != 0)
-        return cli_error("check", "out of memory");
-    collector_scan(c);
-    collector_drain(c);
-    uint64_t now = collector_now_ns(), limit = (uint64_t)(o.max_silence * 1e9);
+    tkc_core_options co = {.dir = o.dir, .pid = o.pid};
+    tkc_core *c;
+    int r = tkc_core_open(&co, &c);
+    if (r != 0)
+        return cli_error("check", "%s", strerror(-r));
+    tkc_core_scan(c);
+    tkc_core_drain(c);
+    uint64_t now = tkc_now_ns(), limit = (uint64_t)(o.max_silence * 1e9);
     size_t live = 0, quiet = 0;
-    for (size_t i = 0; i < collector_process_count(c); i++) {
-        const process_info *p = collector_process(c, i);
-        uint64_t last = p->last_record_mono_ns > p->start_mono_ns ? p->last_record_mono_ns
-                                                                  : p->start_mono_ns;
-        double silent = now > last ? (double)(now - last) / 1e9 : 0;
-        int is_live = p->state == PROC_LIVE, ok = !is_live || now - last <= limit || now < last;
+    for (size_t i = 0; i < tkc_core_proc_count(c); i++) {
+        const tkc_proc *p = tkc_core_proc(c, i);
+        double silent;
+        int ok = tka_proc_healthy(p, now, limit, &silent), is_live = p->state == TKC_PROC_LIVE;
         live += is_live;
         quiet += !ok;
         if (!ok)
@@ -95,6 +95,6 @@ static int cmd_check(int argc, char **argv)
     if (o.json)
         printf("{\"healthy\":%s,\"live\":%zu,\"quiet\":%zu}\n", healthy ? "true" : "false", live,
                quiet);
-    collector_close(c);
+    tkc_core_close(c);
     return cli_finish("check", healthy ? CLI_OK : CLI_FAIL);
 }

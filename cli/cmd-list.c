@@ -3,7 +3,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "collector.h"
+#include "agg/window.h"
+#include "core/core.h"
 
 enum { OPT_DIR = 256 };
 
@@ -46,6 +47,12 @@ static const char *clock_name(int c)
     return c == 1 ? "tsc" : c == 2 ? "cntvct" : c == 3 ? "monotonic" : "?";
 }
 
+static uint64_t timer_lost(const tka_timer *t)
+{
+    return tka_timer_lost(t, TKA_TOTAL, TKC_LOSS_OVERWRITTEN) +
+           tka_timer_lost(t, TKA_TOTAL, TKC_LOSS_LAPPED);
+}
+
 static int cmd_list(int argc, char **argv)
 {
     list_opts o = {0};
@@ -55,51 +62,60 @@ static int cmd_list(int argc, char **argv)
         return status;
     if (first < argc)
         return cli_usage_error(&cmd_list_def, "unexpected argument '%s'", argv[first]);
-    collector_options co = {.dir = o.dir, .keep = 1, .pid = o.pid};
-    collector *c;
-    if (collector_open(&co, &c) != 0)
+    tkc_core_options co = {.dir = o.dir, .pid = o.pid};
+    tkc_core *c;
+    int r = tkc_core_open(&co, &c);
+    if (r != 0)
+        return cli_error("list", "%s", strerror(-r));
+    tka_agg *a = tka_agg_new(NULL);
+    if (!a || tkc_core_subscribe(c, tka_agg_consumer(a)) != 0) {
+        tkc_core_close(c);
+        tka_agg_free(a);
         return cli_error("list", "out of memory");
-    collector_scan(c);
-    collector_drain(c);
-    collector_rollover(c);
-    size_t n = collector_process_count(c);
+    }
+    tkc_core_scan(c);
+    tkc_core_drain(c);
+    tka_agg_rollover(a, tkc_now_ns());
+    size_t n = tka_agg_proc_count(a);
     if (!o.json && n == 0)
         printf("no instrumented processes\n");
     for (size_t i = 0; i < n; i++) {
-        const process_info *p = collector_process(c, i);
+        const tka_proc *ap = tka_agg_proc(a, i);
+        const tkc_proc *p = tka_proc_core(ap);
         if (o.json) {
             printf("{\"pid\":%d,\"process\":", p->pid);
             cli_json_str(stdout, p->name);
             printf(",\"state\":\"%s\",\"clock\":\"%s\",\"threads\":%u,\"start_real_ns\":%llu,"
                    "\"points\":%llu,\"segment\":",
-                   p->state == PROC_LIVE ? "live" : "exited", clock_name(p->clock_source),
+                   p->state == TKC_PROC_LIVE ? "live" : "exited", clock_name(p->clock_source),
                    p->rings_used, (unsigned long long)p->start_real_ns,
                    (unsigned long long)p->points);
             cli_json_str(stdout, p->path);
             printf(",\"cmdline\":");
             cli_json_str(stdout, p->cmdline);
             printf(",\"timers\":[");
-            for (size_t j = 0; j < p->ntimers; j++) {
-                const timer_stats *t = p->timers[j];
+            for (size_t j = 0; j < tka_proc_timer_count(ap); j++) {
+                const tka_timer *t = tka_proc_timer(ap, j);
                 printf("%s{\"name\":", j ? "," : "");
-                cli_json_str(stdout, t->name);
+                cli_json_str(stdout, tka_timer_name(t));
                 printf(",\"count\":%llu,\"lost\":%llu}",
-                       (unsigned long long)hist_count(t->total[KIND_PROCESSING]),
-                       (unsigned long long)t->lost_total);
+                       (unsigned long long)hist_count(tka_timer_hist(t, TKA_TOTAL, TKA_PROCESSING)),
+                       (unsigned long long)timer_lost(t));
             }
             printf("]}\n");
         } else {
             printf("%-8d %-20s %-7s %2u thread%s  clock %-9s %s\n", p->pid, p->name,
-                   p->state == PROC_LIVE ? "live" : "exited", p->rings_used,
+                   p->state == TKC_PROC_LIVE ? "live" : "exited", p->rings_used,
                    p->rings_used == 1 ? " " : "s", clock_name(p->clock_source), p->cmdline);
-            for (size_t j = 0; j < p->ntimers; j++) {
-                const timer_stats *t = p->timers[j];
-                printf("         %-40s %12llu records  %llu lost\n", t->name,
-                       (unsigned long long)hist_count(t->total[KIND_PROCESSING]),
-                       (unsigned long long)t->lost_total);
+            for (size_t j = 0; j < tka_proc_timer_count(ap); j++) {
+                const tka_timer *t = tka_proc_timer(ap, j);
+                printf("         %-40s %12llu records  %llu lost\n", tka_timer_name(t),
+                       (unsigned long long)hist_count(tka_timer_hist(t, TKA_TOTAL, TKA_PROCESSING)),
+                       (unsigned long long)timer_lost(t));
             }
         }
     }
-    collector_close(c);
+    tkc_core_close(c);
+    tka_agg_free(a);
     return cli_finish("list", CLI_OK);
 }

@@ -5,9 +5,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "agg/window.h"
 #include "cli.h"
-#include "collector.h"
+#include "core/core.h"
+#include "core/driver.h"
 #include "report.h"
+#include "sink/sink.h"
 
 enum { OPT_KEEP = 256, OPT_SUBTRACT, OPT_DIR };
 
@@ -18,6 +21,7 @@ static const cli_option options[] = {
     {"pid", 'p', "PID", "only this process"},
     {"timer", 't', "GLOB", "only timers whose name matches GLOB (fnmatch, e.g. 'gw.*')"},
     {"json", 'j', NULL, "one JSON object per line and statistic (see timekeeper(1))"},
+    {"csv", 'c', NULL, "CSV: a header line, then one row per statistic (see timekeeper(1))"},
     {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     {"keep", OPT_KEEP, NULL, "do not remove the segments of exited processes"},
     {"subtract-clock", OPT_SUBTRACT, NULL, "subtract the measured cost of a clock read from processing times"},
@@ -27,7 +31,7 @@ static const cli_option options[] = {
 typedef struct report_opts {
     double interval;
     uint64_t count;
-    int once, json, keep, subtract;
+    int once, json, csv, keep, subtract;
     int pid;
     const char *timer, *dir;
 } report_opts;
@@ -35,7 +39,7 @@ typedef struct report_opts {
 static int cmd_report(int argc, char **argv);
 const cli_command cmd_report_def = {
     "report", cmd_report, "print timer statistics per interval, then the totals",
-    "[--interval S] [--count N] [--once] [--pid P] [--timer GLOB] [--json]",
+    "[--interval S] [--count N] [--once] [--pid P] [--timer GLOB] [--json|--csv]",
     "Attaches to every instrumented process of this user (and to new ones as they appear),\n"
     "drains their rings and prints, per timer and kind (processing, latency): count, rate,\n"
     "min, avg, p50, p90, p99, p99.9, max and the records lost to ring overwrites. Runs until\n"
@@ -63,6 +67,7 @@ static int on_option(void *ctx, int key, const char *arg)
     case '1': o->once = 1; return 0;
     case 't': o->timer = arg; return 0;
     case 'j': o->json = 1; return 0;
+    case 'c': o->csv = 1; return 0;
     case OPT_DIR: o->dir = arg; return 0;
     case OPT_KEEP: o->keep = 1; return 0;
     case OPT_SUBTRACT: o->subtract = 1; return 0;
@@ -70,28 +75,17 @@ static int on_option(void *ctx, int key, const char *arg)
     return CLI_USAGE;
 }
 
-static volatile sig_atomic_t stop_requested;
-static void on_signal(int sig) { (void)sig; stop_requested = 1; }
+/* Without --keep, the segment of a process that exited is removed once drained (the file whose
+ * identity was verified only). */
+static void remove_exited(void *ctx, const tkc_proc *p) { tkc_core_remove_segment(ctx, p); }
 
-/* Drains every DRAIN_PERIOD_NS until `until` (CLOCK_MONOTONIC ns), looking for new processes about
- * once a second: rings are read far more often than reports are printed, so a busy thread's ring
- * (65536 records by default: 13 ms at 5 M records/s) is not lapped between two reports. */
-#define DRAIN_PERIOD_NS 10000000ull
-static void drain_until(collector *c, uint64_t until, uint64_t *last_scan)
+static void fill_view(tk_window_view *v, const tka_agg *a, tka_window w, double secs,
+                      uint64_t overhead)
 {
-    for (;;) {
-        uint64_t now = collector_now_ns();
-        if (stop_requested || now >= until)
-            return;
-        uint64_t nap = until - now < DRAIN_PERIOD_NS ? until - now : DRAIN_PERIOD_NS;
-        struct timespec ts = {(time_t)(nap / 1000000000u), (long)(nap % 1000000000u)};
-        nanosleep(&ts, NULL);
-        if (collector_now_ns() - *last_scan >= 1000000000u) {
-            collector_scan(c);
-            *last_scan = collector_now_ns();
-        }
-        collector_drain(c);
-    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    *v = (tk_window_view){a, w, secs, overhead, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9,
+                          tkc_now_ns()};
 }
 
 static int cmd_report(int argc, char **argv)
@@ -105,46 +99,62 @@ static int cmd_report(int argc, char **argv)
         return cli_usage_error(&cmd_report_def, "unexpected argument '%s'", argv[first]);
     if (o.once && o.count)
         return cli_usage_error(&cmd_report_def, "--once and --count exclude each other");
+    if (o.json && o.csv)
+        return cli_usage_error(&cmd_report_def, "--json and --csv exclude each other");
 
-    collector_options co = {.dir = o.dir, .keep = o.keep, .pid = o.pid, .timer_glob = o.timer};
-    if (o.subtract)
-        co.overhead_ns = report_clock_read_cost_ns();
-    collector *c;
-    if (collector_open(&co, &c) != 0)
+    uint64_t overhead = o.subtract ? report_clock_read_cost_ns() : 0;
+    tkc_core_options co = {.dir = o.dir, .pid = o.pid};
+    tka_options ao = {.timer_glob = o.timer, .overhead_ns = overhead};
+    tkc_core *core;
+    int r = tkc_core_open(&co, &core);
+    if (r != 0)
+        return cli_error("report", "%s", strerror(-r));
+    tka_agg *agg = tka_agg_new(&ao);
+    tkc_consumer remover = {.ctx = core, .proc_exited = remove_exited};
+    tkc_driver *d = agg ? tkc_driver_new(core, NULL) : NULL;
+    if (!d || tkc_core_subscribe(core, tka_agg_consumer(agg)) != 0 ||
+        (!o.keep && tkc_core_subscribe(core, &remover) != 0)) {
+        tkc_driver_free(d);
+        tkc_core_close(core);
+        tka_agg_free(agg);
         return cli_error("report", "out of memory");
-    report_ctx rc = {.out = stdout, .json = o.json, .overhead_ns = co.overhead_ns};
-
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    }
+    tk_sink sink;
+    tk_sink_open(&sink, o.json ? &tk_sink_json : o.csv ? &tk_sink_csv : &tk_sink_table, stdout);
+    tkc_signals_install();
+    tk_window_view v;
+    int werr = 0;
 
     if (!o.once) {
         uint64_t done = 0;
-        collector_scan(c);
-        collector_drain(c);
-        collector_rollover(c); /* what was there before the first interval counts in the totals */
-        uint64_t t0 = collector_now_ns(), last_scan = t0;
-        while (!stop_requested && (!o.count || done < o.count)) {
-            drain_until(c, t0 + (uint64_t)(o.interval * 1e9), &last_scan);
-            collector_scan(c);
-            last_scan = collector_now_ns();
-            collector_drain(c);
-            uint64_t t1 = collector_now_ns();
-            report_print(&rc, c, REPORT_INTERVAL, (double)(t1 - t0) / 1e9);
+        tkc_driver_flush(d);
+        tka_agg_rollover(agg, tkc_now_ns()); /* what was there before the first interval counts in
+                                              * the totals */
+        tkc_driver_set_interval(d, (uint64_t)(o.interval * 1e9));
+        uint64_t t0 = tkc_now_ns();
+        while (!tkc_signal_received() && (!o.count || done < o.count) && !werr) {
+            if (!(tkc_driver_wait(d, 0) & TKC_TICK_INTERVAL))
+                continue;
+            uint64_t t1 = tkc_now_ns();
+            fill_view(&v, agg, TKA_INTERVAL, (double)(t1 - t0) / 1e9, overhead);
+            werr = tk_sink_window(&sink, &v);
             fflush(stdout);
-            collector_rollover(c);
+            tka_agg_rollover(agg, t1);
             t0 = t1;
             done++;
         }
     }
-    collector_scan(c);
-    collector_drain(c);
-    collector_rollover(c);
-    report_print(&rc, c, REPORT_TOTAL, 0);
-    if (!o.json && collector_process_count(c) == 0)
+    tkc_driver_flush(d);
+    tka_agg_rollover(agg, tkc_now_ns());
+    fill_view(&v, agg, TKA_TOTAL, 0, overhead);
+    if (!werr)
+        tk_sink_window(&sink, &v);
+    tk_sink_close(&sink);
+    if (!o.json && !o.csv && tkc_core_proc_count(core) == 0)
         fprintf(stderr, "timekeeper report: no instrumented process found in %s\n",
-                o.dir ? o.dir : (getenv("TK_DIR") ? getenv("TK_DIR") : "/dev/shm"));
-    collector_close(c);
+                tkc_core_dir(core));
+    tkc_driver_free(d);
+    tkc_core_close(core); /* before the consumers it tells that processes go */
+    tka_agg_free(agg);
     return cli_finish("report", CLI_OK);
 }

@@ -1,5 +1,6 @@
 /* cmd-top.c — `timekeeper top`: the live terminal UI. A collector like any other: it maps segments
- * read-only, drains the rings every DRAIN_NS, turns each sampling interval into one frame of the
+ * read-only, drains the rings on the driver's schedule (core/driver.h: every 10 ms, new
+ * processes at once through inotify), turns each sampling interval into one frame of the
  * model (tui-model.c), draws the screen into a canvas (tui-screen.c) and puts on the terminal only
  * the cells that changed. */
 #define NCURSES_WIDECHAR 1
@@ -15,14 +16,12 @@
 
 #include "cli.h"
 #include "collector.h"
+#include "core/driver.h"
 #include "report.h"
 #include "tui-model.h"
 #include "tui-plot.h"
 #include "tui-screen.h"
 
-#define DRAIN_NS 10000000ull   /* rings are drained 100 times a second whatever the interval:
-                                * a 65536-record ring holds 13 ms of a thread at 5 M records/s */
-#define SCAN_NS 1000000000ull  /* new processes are looked for once a second */
 #define FIRST_FRAME_NS 250000000ull
 #define EXITED_KEEP_NS 60000000000ull
 
@@ -227,20 +226,6 @@ static int term_key(int ch)
 
 /* ---- the loop ---------------------------------------------------------------------------------- */
 
-static volatile sig_atomic_t stop_signal;
-static void on_signal(int sig) { stop_signal = sig; }
-
-static void catch_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal; /* no SA_RESTART: the wait for a key returns at once */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
-
 /* Adds one frame to the model from the collector and starts the next interval. */
 static void take_frame(collector *c, tui_model *m, const top_opts *o, uint64_t now, uint64_t len)
 {
@@ -272,26 +257,25 @@ static int run(collector *c, const top_opts *o, int utf8, int color)
     term_styles(&t, color);
 
     /* what the rings hold from before we came goes to the totals, not into the first interval */
+    tkc_driver *d = tkc_driver_new(collector_core(c), NULL); /* scans and drains on its schedule */
+    if (!d) {
+        tui_view_free(&v);
+        tui_model_free(&m);
+        return cli_error("top", "out of memory");
+    }
     collector_scan(c);
     collector_drain(c);
     collector_rollover(c);
     uint64_t now = collector_now_ns();
     uint64_t frame_start = now, next_frame = now + FIRST_FRAME_NS;
-    uint64_t next_drain = now + DRAIN_NS, next_scan = now + SCAN_NS;
     int dirty = 1, status = CLI_OK;
 
-    while (!stop_signal) {
+    int quit = 0;
+    while (!quit && !tkc_signal_received()) {
         now = collector_now_ns();
-        if (now >= next_scan) {
-            collector_scan(c);
-            next_scan = now + SCAN_NS;
-        }
-        int frame_due = !v.paused && now >= next_frame;
-        if (now >= next_drain || frame_due) { /* an interval ends with everything recorded in it */
+        tkc_driver_tick(d, now);
+        if (!v.paused && now >= next_frame) { /* an interval ends with everything recorded in it */
             collector_drain(c);
-            next_drain = now + DRAIN_NS;
-        }
-        if (frame_due) {
             take_frame(c, &m, o, now, now - frame_start);
             tui_view_sync(&v, &m);
             frame_start = now;
@@ -307,11 +291,13 @@ static int run(collector *c, const top_opts *o, int utf8, int color)
             }
             dirty = 0;
         }
-        uint64_t wake = next_drain < next_scan ? next_drain : next_scan;
-        if (!v.paused && next_frame < wake)
-            wake = next_frame;
         now = collector_now_ns();
-        timeout(wake > now ? (int)((wake - now) / 1000000u) + 1 : 0);
+        int wait_ms = tkc_driver_timeout_ms(d, now); /* the driver's next drain or scan */
+        if (!v.paused && next_frame > now && (next_frame - now) / 1000000u + 1 < (uint64_t)wait_ms)
+            wait_ms = (int)((next_frame - now) / 1000000u) + 1;
+        else if (!v.paused && next_frame <= now)
+            wait_ms = 0;
+        timeout(wait_ms);
         for (int ch; (ch = getch()) != ERR;) {
             timeout(0); /* take every key already typed before drawing again */
             dirty = 1;
@@ -327,7 +313,7 @@ static int run(collector *c, const top_opts *o, int utf8, int color)
             double before = v.interval_s;
             int act = tui_view_key(&v, &m, term_key(ch));
             if (act & TUI_ACT_QUIT) {
-                stop_signal = -1;
+                quit = 1;
                 break;
             }
             if ((act & TUI_ACT_RESCHEDULE) && v.interval_s != before)
@@ -336,8 +322,10 @@ static int run(collector *c, const top_opts *o, int utf8, int color)
                 next_frame = collector_now_ns();
         }
     }
-    if (stop_signal > 0 && stop_signal != SIGINT)
-        status = 128 + stop_signal;
+    int sig = tkc_signal_received();
+    if (sig && sig != SIGINT)
+        status = 128 + sig;
+    tkc_driver_free(d);
     tui_canvas_free(&canvas);
     tui_canvas_free(&t.shown);
     tui_view_free(&v);
@@ -370,7 +358,7 @@ static int cmd_top(int argc, char **argv)
     if (collector_open(&co, &c) != 0)
         return cli_error("top", "out of memory");
 
-    catch_signals(); /* before initscr, so that curses leaves SIGINT/SIGTERM to us */
+    tkc_signals_install(); /* before initscr, so that curses leaves SIGINT/SIGTERM to us */
     SCREEN *scr = newterm(NULL, stdout, stdin);
     if (!scr) {
         const char *term_name = getenv("TERM");

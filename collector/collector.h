@@ -1,5 +1,7 @@
-/* collector.h — reads the segments of instrumented processes, drains their rings, counts losses
- * exactly and aggregates timers into histograms. Used by the CLI, the TUI and the tests. */
+/* collector.h — a core and a window aggregator in one object, with the statistics laid out as
+ * plain structs: the convenience the tests and benchmarks use. Commands use the pipeline itself
+ * (core/core.h, core/driver.h, agg/window.h, sink/sink.h). The structs below are snapshots that
+ * collector_scan/drain/rollover refresh; they are read-only. */
 #ifndef TK_COLLECTOR_H
 #define TK_COLLECTOR_H
 
@@ -49,7 +51,8 @@ typedef struct process_info {
     uint64_t heartbeat_mono_ns;
     uint64_t last_record_mono_ns; /* the newest record seen in any ring, 0: none */
     uint64_t dropped_no_ring;
-    uint64_t corrupt_records;     /* records with an unknown type or name id (skipped) */
+    uint64_t corrupt_records;     /* records that broke the format (skipped) */
+    uint64_t unknown_records;     /* records of a type this collector does not know (skipped) */
     uint64_t points;              /* labeled points read */
     uint32_t rings_used;
     size_t ntimers;
@@ -101,8 +104,10 @@ const process_info *collector_process(const collector *c, size_t i);
 uint64_t collector_now_ns(void);
 
 /* ---- segment inspection, also used by tests and the fuzz target ------------------------------- */
-/* Validates a segment image of `size` bytes (a copy or a read-only mapping). Returns 0, or -1 and
- * a reason in why (at most whylen bytes). Never reads outside [mem, mem + size). */
-int segment_validate(const void *mem, size_t size, char *why, size_t whylen);
+#include "core/segment.h"
+
+/* The pipeline objects behind the collector (for tests that mix both). */
+struct tkc_core *collector_core(collector *c);
+struct tka_agg *collector_agg(collector *c);
 
 #endif

@@ -33,29 +33,56 @@ static inline double tks_calib_rate(const tks_calib *s, size_t n)
 }
 
 /* Ticks t to CLOCK_MONOTONIC ns over n samples sorted by ticks: interpolated between the two
- * samples around t, extrapolated at `rate` (ns per tick) outside them. 0 when n is 0. */
-static inline uint64_t tks_ticks_to_mono(const tks_calib *s, size_t n, double rate, uint64_t t)
+ * samples around t, extrapolated at `rate` (ns per tick) outside them. 0 when n is 0. *hint (may
+ * be NULL) remembers the bracket of the last call: times that come in order cost no search. */
+static inline uint64_t tks_ticks_to_mono_hint(const tks_calib *s, size_t n, double rate, uint64_t t,
+                                              size_t *hint)
 {
     if (n == 0)
         return 0;
-    size_t lo = 0, hi = n; /* the last sample with ticks <= t */
-    while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (s[mid].ticks <= t)
-            lo = mid;
-        else
-            hi = mid;
+    size_t lo;
+    if (hint && *hint < n && s[*hint].ticks <= t && (*hint + 1 == n || s[*hint + 1].ticks > t)) {
+        lo = *hint;
+    } else {
+        size_t l = 0, hi = n; /* the last sample with ticks <= t */
+        while (hi - l > 1) {
+            size_t mid = (l + hi) / 2;
+            if (s[mid].ticks <= t)
+                l = mid;
+            else
+                hi = mid;
+        }
+        lo = l;
+        if (hint)
+            *hint = lo;
     }
     const tks_calib *a = &s[lo];
-    long double r = rate;
+    double r = rate;
     if (lo + 1 < n && t >= a->ticks) {
         const tks_calib *b = &s[lo + 1];
         if (b->ticks > a->ticks && b->mono_ns > a->mono_ns)
-            r = (long double)(b->mono_ns - a->mono_ns) / (long double)(b->ticks - a->ticks);
+            r = (double)(b->mono_ns - a->mono_ns) / (double)(b->ticks - a->ticks);
     }
-    long double d = ((long double)t - (long double)a->ticks) * r;
+    /* the common case in double: a difference below 2^52 ticks at a sane rate stays exact to
+     * well under a ns; anything else (corrupt calibration, absurd ticks) in long double, with
+     * saturation */
+    uint64_t dt = t >= a->ticks ? t - a->ticks : a->ticks - t;
+    if (dt < (1ull << 52) && r > 0 && r < 1000.0) {
+        double d = (double)dt * r;
+        if (t >= a->ticks)
+            return a->mono_ns + (uint64_t)(d + 0.5) >= a->mono_ns ? a->mono_ns + (uint64_t)(d + 0.5)
+                                                                  : UINT64_MAX;
+        uint64_t back = (uint64_t)(d + 0.5);
+        return back <= a->mono_ns ? a->mono_ns - back : 0;
+    }
+    long double d = ((long double)t - (long double)a->ticks) * (long double)r;
     long double v = (long double)a->mono_ns + d + 0.5L; /* rounded; absurd values saturate */
     return v <= 0 ? 0 : v >= 0x1p64L ? UINT64_MAX : (uint64_t)v;
+}
+
+static inline uint64_t tks_ticks_to_mono(const tks_calib *s, size_t n, double rate, uint64_t t)
+{
+    return tks_ticks_to_mono_hint(s, n, rate, t, NULL);
 }
 
 /* CLOCK_MONOTONIC ns to CLOCK_REALTIME ns through the sample nearest in time (the two clocks

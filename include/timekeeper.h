@@ -14,10 +14,11 @@
  *
  * Environment (read once, at the first call into the library; a bad value prints one line on stderr
  * and the default is used):
- *     TK_DIR          directory of segments (default /dev/shm)
+ *     TK_DIR          directory of segments (default /dev/shm; set but empty: recording is off)
  *     TK_RING_SIZE    records per thread ring, a power of two in [1024, 16777216] (default 65536)
  *     TK_MAX_THREADS  rings per process, [1, 4096] (default 128)
- *     TK_DISABLE      1: recording becomes one predictable branch, no segment is created
+ *     TK_DISABLE      1/yes/true/on (any case): recording becomes one predictable branch, no
+ *                     segment is created; 0/no/false/off: recording (the default)
  *     TK_CLOCK        tsc | monotonic (default: tsc when an invariant TSC is advertised)
  *     TK_TIMING       1: labeled points are also written as TIMING text lines (see tk_point)
  *     TK_TIMING_FILE  file for those lines instead of stderr
@@ -58,7 +59,8 @@ extern "C" {
     XX(ENAMETOOLONG, -4, "name too long")                                                \
     XX(ESEGMENT, -5, "cannot create the shared-memory segment")                          \
     XX(EDISABLED, -6, "recording is disabled")                                           \
-    XX(ENORING, -7, "every ring of this process is owned by a live thread")
+    XX(ENORING, -7, "every ring of this process is owned by a live thread")              \
+    XX(EALREADY, -8, "already initialised")
 
 typedef enum {
 #define TK_XX(name, value, text) TK_##name = value,
@@ -119,8 +121,8 @@ typedef struct tk_options {
 } tk_options;
 
 /* Initialises the library explicitly (otherwise the first call does it with the environment).
- * Returns 0, TK_EINVAL when already initialised or opts is invalid, TK_ESEGMENT when the segment
- * can't be created (recording is then disabled; the program goes on). Thread-safe. */
+ * Returns 0, TK_EALREADY when already initialised, TK_EINVAL when opts is invalid, TK_ESEGMENT when
+ * the segment can't be created (recording is then disabled; the program goes on). Thread-safe. */
 TK_API int tk_init(const tk_options *opts);
 /* Nonzero when records are being kept. */
 TK_API int tk_enabled(void);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -43,16 +44,40 @@ static uint32_t env_u32(const char *name, uint32_t def, uint32_t lo, uint32_t hi
     return (uint32_t)v;
 }
 
-/* Reads a 0/1 environment flag; anything else is reported and taken as 0. */
+/* Reads a boolean environment flag: unset, empty, 0/no/false/off (any case) are 0; 1/yes/true/on
+ * are 1; anything else is reported once and taken as 0. */
 static int env_flag(const char *name)
 {
+    static const char *const no[] = {"0", "no", "false", "off"}, *const yes[] = {"1", "yes", "true", "on"};
     const char *s = getenv(name);
-    if (!s || !*s || strcmp(s, "0") == 0)
+    if (!s || !*s)
         return 0;
-    if (strcmp(s, "1") == 0)
-        return 1;
-    fprintf(stderr, "timekeeper: %s='%s' is not 0 or 1; using 0\n", name, s);
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        if (strcasecmp(s, no[i]) == 0)
+            return 0;
+        if (strcasecmp(s, yes[i]) == 0)
+            return 1;
+    }
+    fprintf(stderr, "timekeeper: %s='%s' is not a boolean (1/0, yes/no, true/false, on/off); using 0\n",
+            name, s);
     return 0;
+}
+
+/* The segment directory: opts->dir, else TK_DIR, else /dev/shm. A TK_DIR that is set but empty is
+ * refused (it would silently mean /dev/shm): says so once and returns NULL (recording disabled). */
+static const char *segment_dir(const tk_options *o)
+{
+    if (o && o->dir && *o->dir)
+        return o->dir;
+    const char *env = getenv("TK_DIR");
+    if (!env)
+        return "/dev/shm";
+    if (!*env) {
+        fprintf(stderr, "timekeeper: TK_DIR is set but empty; recording is disabled "
+                        "(unset it to use /dev/shm)\n");
+        return NULL;
+    }
+    return env;
 }
 
 /* ---- calibration thread ---------------------------------------------------------------------- */
@@ -316,8 +341,8 @@ static void fork_reinit(void)
 
 static int init_locked(const tk_options *o)
 {
-    const char *dir = o && o->dir ? o->dir : getenv("TK_DIR");
-    snprintf(tk__g.dir, sizeof tk__g.dir, "%s", dir && *dir ? dir : "/dev/shm");
+    const char *dir = segment_dir(o);
+    snprintf(tk__g.dir, sizeof tk__g.dir, "%s", dir ? dir : "");
     tk__g.ring_capacity = o && o->ring_size ? o->ring_size
                           : env_u32("TK_RING_SIZE", TK_DEFAULT_RING_SIZE, TKS_RING_CAP_MIN,
                                     TKS_RING_CAP_MAX, 1);
@@ -325,7 +350,7 @@ static int init_locked(const tk_options *o)
                           ? o->max_threads
                           : env_u32("TK_MAX_THREADS", TK_DEFAULT_MAX_THREADS, 1, TKS_MAX_RINGS_LIMIT, 0);
     tk__g.max_names = TK_MAX_NAMES;
-    int disable = (o && o->disable) || env_flag("TK_DISABLE");
+    int disable = (o && o->disable) || env_flag("TK_DISABLE") || !dir;
     int source = o && o->clock ? o->clock : tk__clock_detect(getenv("TK_CLOCK"));
     tk__g.ns_per_tick_guess = tk__estimate_ns_per_tick(source);
 
@@ -377,7 +402,7 @@ int tk_init(const tk_options *opts)
     if (rc)
         return rc;
     pthread_mutex_lock(&tk__g.lock);
-    rc = tk__g.initialized ? TK_EINVAL : init_locked(opts);
+    rc = tk__g.initialized ? TK_EALREADY : init_locked(opts);
     pthread_mutex_unlock(&tk__g.lock);
     return rc;
 }

@@ -16,8 +16,12 @@
 #include <Python.h>
 #include <structmember.h>
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "timekeeper_capi.h"
 
@@ -65,9 +69,18 @@ static const char *name_check(PyObject *o, const char *what, int allow_space)
             why = "has a space";
     }
     if (why) {
+        /* a long name is shown cut, its repr whole (quotes included), with its length */
+        const Py_ssize_t len = PyUnicode_GET_LENGTH(o);
+        PyObject *shown = len > 60 ? PyUnicode_Substring(o, 0, 40) : Py_NewRef(o);
+        if (!shown)
+            return NULL;
+        char more[48] = "";
+        if (len > 60)
+            snprintf(more, sizeof more, "... (%zd characters)", len);
         PyErr_Format(PyExc_ValueError,
-                     "%s name %.80R %s (a %s name is 1 to %d printable ASCII characters, no ','%s)",
-                     what, o, why, what, TK_NAME_MAX, allow_space ? "" : " and no space");
+                     "%s name %R%s %s (a %s name is 1 to %d printable ASCII characters, no ','%s)",
+                     what, shown, more, why, what, TK_NAME_MAX, allow_space ? "" : " and no space");
+        Py_DECREF(shown);
         return NULL;
     }
     return s;
@@ -184,6 +197,43 @@ static int id_get_slow(PyObject *o, const char *what, uint64_t *out)
     return rc;
 }
 
+/* The value of an exact int in [0, 2**60) read from its digits, inline: a call to
+ * PyLong_AsUnsignedLong costs ~4 ns per id, a third of a point() with three ids. Returns 1, or 0
+ * for anything else (negative, larger, or an interpreter whose int layout this does not know),
+ * which then goes through the public API. */
+static inline int long_small_value(PyObject *o, uint64_t *out)
+{
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && PyLong_SHIFT == 30
+    const PyLongObject *l = (const PyLongObject *)o;
+    switch (Py_SIZE(o)) {
+    case 0:
+        *out = 0;
+        return 1;
+    case 1:
+        *out = l->ob_digit[0];
+        return 1;
+    case 2:
+        *out = (uint64_t)l->ob_digit[0] | (uint64_t)l->ob_digit[1] << PyLong_SHIFT;
+        return 1;
+    default:
+        return 0;
+    }
+#elif PY_VERSION_HEX >= 0x030C0000
+    if (PyUnstable_Long_IsCompact((PyLongObject *)o)) {
+        Py_ssize_t v = PyUnstable_Long_CompactValue((PyLongObject *)o);
+        if (v >= 0) {
+            *out = (uint64_t)v;
+            return 1;
+        }
+    }
+    return 0;
+#else
+    (void)o;
+    (void)out;
+    return 0;
+#endif
+}
+
 /* None -> TK_ID_NONE; an int in [0, 2**64-2] -> itself; anything else raises. */
 static inline int id_get(PyObject *o, const char *what, uint64_t *out)
 {
@@ -192,7 +242,12 @@ static inline int id_get(PyObject *o, const char *what, uint64_t *out)
         return 0;
     }
     if (TK_LIKELY(PyLong_CheckExact(o))) {
-        unsigned long v = PyLong_AsUnsignedLong(o); /* one branch for a one-digit int */
+        uint64_t fast;
+        if (TK_LIKELY(long_small_value(o, &fast))) {
+            *out = fast;
+            return 0;
+        }
+        unsigned long v = PyLong_AsUnsignedLong(o);
         if (TK_UNLIKELY(v == (unsigned long)-1))
             return id_range_error(o, what);
         *out = v;
@@ -506,13 +561,21 @@ static tk_timer_t *timer_get(PyObject *name)
     return rc ? NULL : t;
 }
 
+/* One open entry of a timer: who entered (the thread, or the asyncio task for `async with`) and
+ * when. An exit pairs with the innermost open entry of the same owner, so one Timer object can be
+ * shared by threads and tasks. */
+typedef struct timer_entry {
+    uintptr_t owner;
+    uint64_t start;
+} timer_entry;
+
 typedef struct {
     PyObject_HEAD
     tk_timer_t *timer;
     PyObject *name;
-    uint64_t *starts;  /* __enter__ ticks not yet matched by __exit__, innermost last */
+    timer_entry *starts; /* entries not yet matched by an exit, innermost last */
     Py_ssize_t depth, cap;
-    uint64_t inline_starts[4];
+    timer_entry inline_starts[4];
 } TimerObject;
 
 static PyTypeObject Timer_Type, Timed_Type;
@@ -555,26 +618,58 @@ static PyObject *Timer_repr(TimerObject *o)
     return PyUnicode_FromFormat("<timekeeper.Timer %R>", o->name);
 }
 
-static PyObject *Timer_enter(TimerObject *o, PyObject *unused)
+/* Opens an entry for `owner` starting now. Returns 0 or -1 with an exception. The GIL serialises
+ * every access to the entries. */
+static int timer_push(TimerObject *o, uintptr_t owner)
 {
-    (void)unused;
     if (TK_UNLIKELY(o->depth == o->cap)) {
         if (o->cap >= TIMER_MAX_DEPTH) {
             PyErr_Format(PyExc_RuntimeError, "timer %R entered %zd times without an exit",
                          o->name, o->depth);
-            return NULL;
+            return -1;
         }
         Py_ssize_t cap = o->cap * 4;
-        uint64_t *s = PyMem_Malloc((size_t)cap * sizeof *s);
-        if (!s)
-            return PyErr_NoMemory();
+        timer_entry *s = PyMem_Malloc((size_t)cap * sizeof *s);
+        if (!s) {
+            PyErr_NoMemory();
+            return -1;
+        }
         memcpy(s, o->starts, (size_t)o->depth * sizeof *s);
         if (o->starts != o->inline_starts)
             PyMem_Free(o->starts);
         o->starts = s;
         o->cap = cap;
     }
-    o->starts[o->depth++] = tk_now(); /* last: the span starts when the body does */
+    timer_entry *e = &o->starts[o->depth++];
+    e->owner = owner;
+    e->start = tk_now(); /* last: the span starts when the body does */
+    return 0;
+}
+
+/* Records the span of owner's innermost open entry, ending at stop. Returns 0 or -1 with
+ * RuntimeError when owner has no open entry. Usually the top entry: one compare. */
+static int timer_pop(TimerObject *o, uintptr_t owner, uint64_t stop, const char *how)
+{
+    for (Py_ssize_t i = o->depth - 1; i >= 0; i--) {
+        if (o->starts[i].owner != owner)
+            continue;
+        uint64_t start = o->starts[i].start;
+        memmove(&o->starts[i], &o->starts[i + 1], (size_t)(o->depth - 1 - i) * sizeof *o->starts);
+        o->depth--;
+        tk_record(o->timer, start, stop, 0);
+        return 0;
+    }
+    const int async = how[2] == 'a';
+    PyErr_Format(PyExc_RuntimeError, "timer %R: %s without %s in this %s", o->name, how,
+                 async ? "__aenter__" : "__enter__", async ? "task" : "thread");
+    return -1;
+}
+
+static PyObject *Timer_enter(TimerObject *o, PyObject *unused)
+{
+    (void)unused;
+    if (timer_push(o, (uintptr_t)PyThread_get_thread_ident()))
+        return NULL;
     return Py_NewRef((PyObject *)o);
 }
 
@@ -583,12 +678,43 @@ static PyObject *Timer_exit(TimerObject *o, PyObject *const *args, Py_ssize_t na
     const uint64_t stop = tk_now(); /* first: the span ends when the body did */
     (void)args;
     (void)nargs;
-    if (TK_UNLIKELY(o->depth == 0)) {
-        PyErr_Format(PyExc_RuntimeError, "timer %R: __exit__ without __enter__", o->name);
+    if (timer_pop(o, (uintptr_t)PyThread_get_thread_ident(), stop, "__exit__"))
         return NULL;
-    }
-    tk_record(o->timer, o->starts[--o->depth], stop, 0);
     Py_RETURN_FALSE; /* an exception in the body propagates */
+}
+
+/* _push(owner) / _pop(owner): the entries of `async with` (timekeeper._wrappers), owned by the
+ * running task. */
+static PyObject *Timer_push_owner(TimerObject *o, PyObject *owner)
+{
+    uintptr_t key = (uintptr_t)PyLong_AsVoidPtr(owner);
+    if (PyErr_Occurred() || timer_push(o, key))
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Timer_pop_owner(TimerObject *o, PyObject *owner)
+{
+    const uint64_t stop = tk_now();
+    uintptr_t key = (uintptr_t)PyLong_AsVoidPtr(owner);
+    if (PyErr_Occurred() || timer_pop(o, key, stop, "__aexit__"))
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *call_helper(const char *module, const char *func, PyObject *a, PyObject *b);
+
+static PyObject *Timer_aenter(TimerObject *o, PyObject *unused)
+{
+    (void)unused;
+    return call_helper("timekeeper._wrappers", "timer_aenter", (PyObject *)o, Py_None);
+}
+
+static PyObject *Timer_aexit(TimerObject *o, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)args;
+    (void)nargs;
+    return call_helper("timekeeper._wrappers", "timer_aexit", (PyObject *)o, Py_None);
 }
 
 static int ticks_get(PyObject *o, const char *what, uint64_t *out)
@@ -775,6 +901,24 @@ static PyObject *Timer_call(TimerObject *o, PyObject *args, PyObject *kwds)
         return NULL;
     if (coro)
         return call_helper("timekeeper._wrappers", "wrap_coroutine", (PyObject *)o, func);
+    /* a generator function returns at once: its span is the iteration, not the call */
+    static const char *const gen_kinds[2][2] = {{"isgeneratorfunction", "wrap_generator"},
+                                                {"isasyncgenfunction", "wrap_async_generator"}};
+    for (int k = 0; k < 2; k++) {
+        inspect = PyImport_ImportModule("inspect");
+        if (!inspect)
+            return NULL;
+        flag = PyObject_CallMethod(inspect, gen_kinds[k][0], "O", func);
+        Py_DECREF(inspect);
+        if (!flag)
+            return NULL;
+        int is = PyObject_IsTrue(flag);
+        Py_DECREF(flag);
+        if (is < 0)
+            return NULL;
+        if (is)
+            return call_helper("timekeeper._wrappers", gen_kinds[k][1], (PyObject *)o, func);
+    }
 
     TimedObject *w = PyObject_GC_New(TimedObject, &Timed_Type);
     if (!w)
@@ -799,6 +943,12 @@ static PyMethodDef Timer_methods[] = {
     {"__enter__", (PyCFunction)Timer_enter, METH_NOARGS, "Starts a span (returns the timer)."},
     {"__exit__", (PyCFunction)(void (*)(void))Timer_exit, METH_FASTCALL,
      "Records the span of the innermost __enter__; never swallows an exception."},
+    {"__aenter__", (PyCFunction)Timer_aenter, METH_NOARGS,
+     "Starts a span owned by the running task (async with)."},
+    {"__aexit__", (PyCFunction)(void (*)(void))Timer_aexit, METH_FASTCALL,
+     "Records the span of this task's innermost __aenter__; never swallows an exception."},
+    {"_push", (PyCFunction)Timer_push_owner, METH_O, NULL},
+    {"_pop", (PyCFunction)Timer_pop_owner, METH_O, NULL},
     {"start", (PyCFunction)Timer_start, METH_NOARGS,
      "start()\n--\n\nReturns now() (ticks), to pass to stop()."},
     {"stop", (PyCFunction)Timer_stop, METH_O,
@@ -826,8 +976,9 @@ static PyTypeObject Timer_Type = {
         "Timer(name)\n--\n\n"
         "A named timer (1 to 55 printable ASCII characters, no ','). As a context manager it\n"
         "records the time of its block, also when the block raises (the exception propagates);\n"
-        "as a decorator it records every call. Entries nest (innermost exit matches innermost\n"
-        "enter): use one Timer object per thread or task, e.g. `with timekeeper.timer(\"x\"):`."),
+        "as a decorator it records every call (a generator's or coroutine's whole run). Entries\n"
+        "nest per thread (`with`) and per task (`async with`): an exit pairs with the innermost\n"
+        "enter of the same thread or task, so one Timer can be shared."),
     .tp_methods = Timer_methods,
     .tp_members = Timer_members,
     .tp_new = Timer_new,
@@ -839,6 +990,18 @@ static PyObject *py_noop(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
+    Py_RETURN_NONE;
+}
+
+/* The fair floor of point(): the same calling convention (vectorcall with keywords) and the same
+ * arguments, nothing done with them. */
+static PyObject *py_noop_point(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                               PyObject *kwnames)
+{
+    (void)self;
+    (void)args;
+    (void)nargs;
+    (void)kwnames;
     Py_RETURN_NONE;
 }
 
@@ -877,6 +1040,22 @@ static PyObject *py_timer(PyObject *self, PyObject *name)
     return timer_new_object(&Timer_Type, name);
 }
 
+/* The errno that explains why no segment could be created in dir: the directory's own (ENOENT,
+ * ENOTDIR, EACCES), else the library's (`fallback`), else EIO. */
+static int init_dir_errno(const char *dir, int fallback)
+{
+    struct stat st;
+    if (!dir || !*dir)
+        dir = "/dev/shm";
+    if (stat(dir, &st) != 0)
+        return errno;
+    if (!S_ISDIR(st.st_mode))
+        return ENOTDIR;
+    if (access(dir, W_OK | X_OK) != 0)
+        return errno;
+    return fallback ? fallback : EIO;
+}
+
 static PyObject *py_init(PyObject *self, PyObject *args, PyObject *kwds)
 {
     (void)self;
@@ -913,18 +1092,38 @@ static PyObject *py_init(PyObject *self, PyObject *args, PyObject *kwds)
             return NULL;
         }
     }
+    errno = 0;
     int rc = tk_init(&o);
+    int err = errno;
+    if (rc == TK_ESEGMENT) /* name the directory and why: stat() it for a precise errno */
+        err = init_dir_errno(o.dir ? o.dir : getenv("TK_DIR"), err);
     Py_XDECREF(dir_bytes);
+    if (rc == TK_EALREADY) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "timekeeper.init(): already initialised (call it before any point, timer or "
+                        "clock use)");
+        return NULL;
+    }
     if (rc == TK_EINVAL) {
         PyErr_SetString(PyExc_ValueError,
-                        "timekeeper.init(): already initialised (call it before any point, timer or "
-                        "clock use) or bad options (ring_size a power of two in [1024, 2**24], "
-                        "max_threads <= 4096)");
+                        "timekeeper.init(): bad options (ring_size a power of two in [1024, 2**24], "
+                        "max_threads <= 4096, clock 'auto', 'tsc' or 'monotonic')");
         return NULL;
     }
     if (rc == TK_ESEGMENT) {
-        PyErr_Format(PyExc_OSError, "timekeeper.init(): %s (recording is disabled)",
-                     tk_strerror(rc));
+        PyObject *path = dir != Py_None ? Py_NewRef(dir)
+                         : PyUnicode_DecodeFSDefault(getenv("TK_DIR") ? getenv("TK_DIR") : "/dev/shm");
+        if (!path)
+            return NULL;
+        PyObject *msg = PyUnicode_FromFormat("timekeeper.init(): %s (recording is disabled): %s",
+                                             tk_strerror(rc), strerror(err));
+        PyObject *exc = msg ? PyObject_CallFunction(PyExc_OSError, "iOO", err, msg, path) : NULL;
+        Py_XDECREF(msg);
+        Py_DECREF(path);
+        if (exc) {
+            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+            Py_DECREF(exc);
+        }
         return NULL;
     }
     Py_RETURN_NONE;
@@ -1020,6 +1219,9 @@ static PyMethodDef module_methods[] = {
      "timer(name)\n--\n\nA Timer: context manager and decorator recording into timer `name`."},
     {"noop", py_noop, METH_NOARGS,
      "noop()\n--\n\nDoes nothing, in C: the floor of a Python-to-C call."},
+    {"noop_point", (PyCFunction)(void (*)(void))py_noop_point, METH_FASTCALL | METH_KEYWORDS,
+     "noop_point(label, client=None, command=None, session=None, **context)\n--\n\n"
+     "Takes point()'s arguments and does nothing: the floor of a point() call."},
     {"now", py_now, METH_NOARGS,
      "now()\n--\n\nRaw ticks of timekeeper's clock (tk_now()); convert with ticks_to_ns()."},
     {"now_ns", py_now_ns, METH_NOARGS,
@@ -1056,29 +1258,8 @@ static struct PyModuleDef module_def = {
     .m_methods = module_methods,
 };
 
-/* The table other extensions use through timekeeper_capi.h. */
-static const tk_capi capi = {
-    .abi = TK_CAPI_ABI,
-    .size = sizeof(tk_capi),
-    .version = TK_VERSION_NUMBER,
-    .clock_source = &tk__clock_source,
-    .strerror_ = tk_strerror,
-    .now_slow = tk__now_slow,
-    .clock_source_ = tk_clock_source,
-    .ticks_to_ns = tk_ticks_to_ns,
-    .ticks_per_second = tk_ticks_per_second,
-    .init = tk_init,
-    .enabled = tk_enabled,
-    .segment_path = tk_segment_path,
-    .thread_name = tk_thread_name,
-    .thread_exit = tk_thread_exit,
-    .timer_register = tk_timer_register,
-    .timer_name = tk_timer_name,
-    .record = tk_record,
-    .label = tk_label,
-    .point_at = tk_point_at,
-    .timing_text_enabled = tk_timing_text_enabled,
-};
+/* The table other extensions use through timekeeper_capi.h, filled from its one list. */
+static const tk_capi capi = {TK_CAPI_PROVIDER_INIT};
 
 static int add_type(PyObject *m, PyTypeObject *t, const char *name)
 {

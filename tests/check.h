@@ -80,4 +80,13 @@
         }                                                                                           \
     } while (0)
 
+/* The number of lines of s (newlines counted). */
+static inline size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
 #endif

@@ -1,10 +1,9 @@
 # Python bindings (python/) and the async-flow example (examples/async-flow): their pytest suites,
 # run against the build tree with Debian's /usr/bin/python3. Every test uses its own TK_DIR, so they
 # run in parallel (ctest -j).
-if(NOT EXISTS ${PROJECT_SOURCE_DIR}/python/CMakeLists.txt OR (DEFINED TK_PYTHON AND NOT TK_PYTHON))
+if(NOT TK_HAVE_PYTHON)
   return()
 endif()
-set(Python3_EXECUTABLE /usr/bin/python3 CACHE FILEPATH "The Python the extension is built for")
 
 # A collector client printing the points and timers of a TK_DIR as JSON lines (for the tests).
 add_executable(tk_points_dump tools/tk_points_dump.c)

@@ -11,9 +11,9 @@
 
 #include <timekeeper.h>
 
-#include "analyze.h"
+#include "analyze/analyze.h"
 #include "check.h"
-#include "timing.h"
+#include "analyze/timing.h"
 #include "tu_spawn.h"
 
 /* ---- fixtures ------------------------------------------------------------------------------------ */

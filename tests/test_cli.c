@@ -39,14 +39,6 @@ static int run_tk(tu_run_result *r, const char *stdout_path, const char *const *
     return WEXITSTATUS(r->status);
 }
 
-static size_t count_lines(const char *s)
-{
-    size_t n = 0;
-    for (; s && *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
 static void join_args(char *buf, size_t len, const char *const *args)
 {
     buf[0] = '\0';

@@ -41,14 +41,6 @@ static void run_child(const char *dir, const char *const *vars, tu_run_result *r
              r);
 }
 
-static size_t count_lines(const char *s)
-{
-    size_t n = 0;
-    for (; s && *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
 /* The value of "key=" in the child's stdout ("" when missing). */
 static const char *out_value(const tu_run_result *r, const char *key, char *val, size_t len)
 {
@@ -127,9 +119,18 @@ static const env_case cases[] = {
     /* clock */
     {{"TK_CLOCK=bogus", "TK_RING_SIZE=1024", "TK_MAX_THREADS=1"}, "TK_CLOCK", 1, 1024, 1, CLOCK_AUTO},
     {{"TK_CLOCK=monotonic", "TK_RING_SIZE=1024", "TK_MAX_THREADS=1"}, NULL, 1, 1024, 1, 3},
-    /* flags: anything but 0 or 1 is reported and taken as 0 */
-    {{"TK_DISABLE=yes", "TK_RING_SIZE=1024", "TK_MAX_THREADS=1"}, "TK_DISABLE", 1, 1024, 1, CLOCK_AUTO},
-    {{"TK_TIMING=yes", "TK_RING_SIZE=1024", "TK_MAX_THREADS=1"}, "TK_TIMING", 1, 1024, 1, CLOCK_AUTO},
+    /* flags: 1/0, yes/no, true/false, on/off in any case; anything else is reported and taken as 0 */
+    {{"TK_DISABLE=maybe", "TK_RING_SIZE=1024", "TK_MAX_THREADS=1"}, "TK_DISABLE", 1, 1024, 1, CLOCK_AUTO},
+    {{"TK_DISABLE=2", "TK_RING_SIZE=1024", "TK_MAX_THREADS=1"}, "TK_DISABLE", 1, 1024, 1, CLOCK_AUTO},
+    {{"TK_TIMING=sometimes", "TK_RING_SIZE=1024", "TK_MAX_THREADS=1"}, "TK_TIMING", 1, 1024, 1, CLOCK_AUTO},
+    {{"TK_DISABLE=yes"}, NULL, 0, 0, 0, CLOCK_ANY},
+    {{"TK_DISABLE=TRUE"}, NULL, 0, 0, 0, CLOCK_ANY},
+    {{"TK_DISABLE=On"}, NULL, 0, 0, 0, CLOCK_ANY},
+    {{"TK_DISABLE=no", "TK_RING_SIZE=1024", "TK_MAX_THREADS=1"}, NULL, 1, 1024, 1, CLOCK_AUTO},
+    {{"TK_DISABLE=False", "TK_RING_SIZE=1024", "TK_MAX_THREADS=1"}, NULL, 1, 1024, 1, CLOCK_AUTO},
+    {{"TK_DISABLE=OFF", "TK_RING_SIZE=1024", "TK_MAX_THREADS=1"}, NULL, 1, 1024, 1, CLOCK_AUTO},
+    /* TK_DIR set but empty does not silently mean /dev/shm: one line, recording disabled */
+    {{"TK_DIR="}, "TK_DIR", 0, 0, 0, CLOCK_ANY},
     /* good values are read (the control that shows the variables reach the library) */
     {{"TK_RING_SIZE=2048", "TK_MAX_THREADS=3"}, NULL, 1, 2048, 3, CLOCK_AUTO},
     /* disabled: no segment, no word */

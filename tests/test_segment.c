@@ -55,45 +55,6 @@ static int dir_teardown(void **state)
 
 /* ---- helpers ------------------------------------------------------------------------------------ */
 
-/* Captures what is written to fd 2 between begin and end (cmocka's own errors go there too, so no
- * assertion runs inside a capture). */
-typedef struct capture {
-    int saved;
-    FILE *tmp;
-} capture;
-
-static void capture_begin(capture *cap)
-{
-    fflush(stderr);
-    cap->tmp = tmpfile();
-    assert_non_null(cap->tmp);
-    cap->saved = dup(STDERR_FILENO);
-    dup2(fileno(cap->tmp), STDERR_FILENO);
-}
-
-/* Returns the captured text (free it). */
-static char *capture_end(capture *cap)
-{
-    fflush(stderr);
-    dup2(cap->saved, STDERR_FILENO);
-    close(cap->saved);
-    long n = ftell(cap->tmp);
-    char *text = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
-    rewind(cap->tmp);
-    if (text && n > 0 && fread(text, 1, (size_t)n, cap->tmp) != (size_t)n)
-        text[0] = '\0';
-    fclose(cap->tmp);
-    return text;
-}
-
-static size_t count_lines(const char *s)
-{
-    size_t n = 0;
-    for (; s && *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
 static collector *open_collector(const char *dir, int quiet, int keep)
 {
     collector_options o = {.dir = dir, .quiet = quiet, .keep = keep};
@@ -120,11 +81,6 @@ static uint64_t timer_count(const timer_stats *t)
  * rollover) */
 static uint64_t timer_lost(const timer_stats *t) { return t->lost_total; }
 
-static int file_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
 
 /* A small valid image: 8 names, 2 rings of 1024 records, timer "t" (id 1) with `spans` spans in
  * ring 0, label "L" (id 2). */
@@ -691,12 +647,13 @@ static void long_unterminated_and_unprintable_names_are_cut_and_escaped(void **s
     collector_close(c);
 }
 
-static void records_of_unknown_type_or_name_are_counted_corrupt(void **state)
+static void records_of_bad_type_or_name_are_counted_corrupt_and_newer_types_unknown(void **state)
 {
     fixture *f = *state;
     seg_image im;
     make_image(&im, SEG_DEAD_PID, 1); /* t: seq 1 */
-    seg_put_raw(&im, 0, (tks_record){TKS_TAG(9, 1), 1, 0, 0, 0});              /* unknown type */
+    seg_put_raw(&im, 0, (tks_record){TKS_TAG(9, 2), 1, 0, 0, 0}); /* a newer type: unknown */
+    seg_put_raw(&im, 0, (tks_record){TKS_TAG(9, 2), 1, 0, 0, 0}); /* ... whose sequence goes back */
     seg_put_raw(&im, 0, (tks_record){TKS_TAG(0, 1), 1, 0, 0, 0});              /* type 0 */
     seg_put_raw(&im, 0, (tks_record){TKS_TAG(TKS_REC_SPAN, 3), 1, 0, 0, 0});   /* unregistered */
     seg_put_raw(&im, 0, (tks_record){TKS_TAG(TKS_REC_SPAN, 5000), 1, 0, 0, 0}); /* > max_names */
@@ -713,6 +670,7 @@ static void records_of_unknown_type_or_name_are_counted_corrupt(void **state)
     collector_drain(c);
     const process_info *p = collector_process(c, 0);
     assert_u64_equal(7, p->corrupt_records, "corrupt records");
+    assert_u64_equal(1, p->unknown_records, "unknown records");
     const timer_stats *t = find_timer(p, "t");
     assert_u64_equal(2, timer_count(t), "spans of t");
     assert_u64_equal(0, timer_lost(t), "lost of t");
@@ -747,7 +705,7 @@ static void point_continuations_out_of_range_are_counted_corrupt(void **state)
     put_point_raw(&im, L, 3, ext, 4, 4);                               /* nrec 4 */
     put_point_raw(&im, L, 4, ext, 73, 3);                              /* context too long */
     put_point_raw(&im, L, 5, ext, 0xffff, 0xffff);                     /* both at their max */
-    put_point_raw(&im, L, 6, TKS_TAG(9, 1), 4, 1); /* not a continuation (itself corrupt too) */
+    put_point_raw(&im, L, 6, TKS_TAG(9, 1), 4, 1); /* not a continuation (itself of a newer type) */
     seg_put_point(&im, 0, L, SEG_T0, 4, 5, 6, "ok-2", 4);
     seg_put_raw(&im, 0, (tks_record){TKS_TAG(TKS_REC_POINT, L), 9, SEG_T0, 1, 2}); /* cut by head */
     assert_int_equal(seg_write(&im, f->path), 0);
@@ -760,7 +718,8 @@ static void point_continuations_out_of_range_are_counted_corrupt(void **state)
     collector_drain(c);
     const process_info *p = collector_process(c, 0);
     assert_u64_equal(2, p->points, "points");
-    assert_u64_equal(7, p->corrupt_records, "corrupt records");
+    assert_u64_equal(6, p->corrupt_records, "corrupt records");
+    assert_u64_equal(1, p->unknown_records, "unknown records (the record that was no continuation)");
     assert_u64_equal(2, (uint64_t)sp.n, "points delivered");
     assert_text_equal("ok-1", sp.ctx[0], "first context");
     assert_text_equal("ok-2", sp.ctx[1], "second context");
@@ -1038,7 +997,7 @@ int main(void)
         T(name_count_beyond_max_names_is_clamped),
         T(ring_count_beyond_max_rings_is_clamped),
         T(long_unterminated_and_unprintable_names_are_cut_and_escaped),
-        T(records_of_unknown_type_or_name_are_counted_corrupt),
+        T(records_of_bad_type_or_name_are_counted_corrupt_and_newer_types_unknown),
         T(point_continuations_out_of_range_are_counted_corrupt),
         T(head_going_backwards_is_counted_corrupt_and_survived),
         T(head_far_beyond_the_ring_reads_at_most_one_ring),

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -104,6 +105,44 @@ static inline const timer_stats *tu_timer(const collector *c, const char *name)
 static inline uint64_t tu_count(const timer_stats *t)
 {
     return t ? hist_count(t->interval[KIND_PROCESSING]) + hist_count(t->total[KIND_PROCESSING]) : 0;
+}
+
+/* Captures what is written to fd 2 between begin and end (cmocka's own errors go there too, so no
+ * assertion runs inside a capture). */
+typedef struct capture {
+    int saved;
+    FILE *tmp;
+} capture;
+
+static inline void capture_begin(capture *cap)
+{
+    fflush(stderr);
+    cap->tmp = tmpfile();
+    assert_non_null(cap->tmp);
+    cap->saved = dup(STDERR_FILENO);
+    dup2(fileno(cap->tmp), STDERR_FILENO);
+}
+
+/* Returns the captured text (free it). */
+static inline char *capture_end(capture *cap)
+{
+    fflush(stderr);
+    dup2(cap->saved, STDERR_FILENO);
+    close(cap->saved);
+    long n = ftell(cap->tmp);
+    char *text = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
+    rewind(cap->tmp);
+    if (text && n > 0 && fread(text, 1, (size_t)n, cap->tmp) != (size_t)n)
+        text[0] = '\0';
+    fclose(cap->tmp);
+    return text;
+}
+
+
+static inline int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
 }
 
 #endif

@@ -30,8 +30,6 @@ const tkc_consumer *tka_agg_consumer(tka_agg *a);
 /* Ends the interval at now_ns: merges every interval histogram into its total, then empties the
  * interval histograms and loss counts. Call it after reading the interval. Can't fail. */
 void tka_agg_rollover(tka_agg *a, uint64_t now_ns);
-/* Excludes what was read so far from the totals' counts shown as "since start" (the backlog a
- * ring held when the collector attached stays in the histograms but is not counted as new). */
 
 /* The window's start (CLOCK_MONOTONIC ns): the last rollover (interval), the aggregator's first
  * event (total). Rates are count / (end - start), over the window observed. */
@@ -57,8 +55,11 @@ const hist *tka_timer_hist(const tka_timer *t, tka_window w, int kind);
 uint64_t tka_timer_lost(const tka_timer *t, tka_window w, tkc_loss_reason reason);
 /* Nonzero when the timer ever carried an origin (so it has a latency). */
 int tka_timer_has_latency(const tka_timer *t);
-/* CLOCK_MONOTONIC of the timer's newest record, 0: none. */
-uint64_t tka_timer_last_mono_ns(const tka_timer *t);
+/* CLOCK_MONOTONIC of the timer's newest record (of process p), 0: none. */
+uint64_t tka_timer_last_mono_ns(const tka_proc *p, const tka_timer *t);
+/* Seconds between the oldest start and the newest stop of the records read (the time the totals
+ * cover, for their rate), 0 with fewer than two distinct ticks. */
+double tka_timer_span_s(const tka_proc *p, const tka_timer *t);
 /* Records of the timer read during the first drain after attach (the backlog the ring held). */
 uint64_t tka_timer_backlog(const tka_timer *t);
 

@@ -44,6 +44,9 @@ int tkc_core_check_dir(const tkc_core *c);
 /* Finds segments that appeared since the last scan and attaches them (a bad segment is reported
  * once on stderr and skipped). Reads pending inotify events too. Returns processes attached. */
 size_t tkc_core_scan(tkc_core *c);
+/* Attaches only the segments inotify reported since the last call (a full scan when its queue
+ * overflowed). Cheap: no directory read. Returns processes attached. */
+size_t tkc_core_scan_new(tkc_core *c);
 /* Drains every ring of every attached process and emits the events. A process found dead is
  * drained to its last complete record and marked exited (proc_exited). Never deletes a segment.
  * Returns the number of records read. Can't fail. */
@@ -51,10 +54,14 @@ uint64_t tkc_core_drain(tkc_core *c);
 /* Frees processes marked exited (consumers get proc_gone). */
 void tkc_core_forget_exited(tkc_core *c);
 
+/* Removes p's segment file, only if the file at its path is still the one attached (same
+ * device and inode) and reading it never faulted. Returns 0, -ESTALE when another file has the
+ * name, -EIO for a segment that faulted (kept for a person to look at), or a negative errno. For
+ * commands that own the retention of dead segments (clean, a recorder); viewers never call it. */
+int tkc_core_remove_segment(tkc_core *c, const tkc_proc *p);
+
 size_t tkc_core_proc_count(const tkc_core *c);
 const tkc_proc *tkc_core_proc(const tkc_core *c, size_t i);
 
-/* CLOCK_MONOTONIC now, in ns. */
-uint64_t tkc_now_ns(void);
 
 #endif

@@ -48,8 +48,8 @@ void tkc_driver_flush(tkc_driver *d);
 unsigned tkc_driver_wait(tkc_driver *d, uint64_t until_ns);
 
 /* ---- signals: one helper for every command ----------------------------------------------------- */
-/* Installs SIGINT/SIGTERM (and SIGHUP) handlers that set a flag, without SA_RESTART so that poll
- * returns early. SIGPIPE is ignored (a closed pipe is reported by the write). Can't fail. */
+/* Installs SIGINT/SIGTERM/SIGHUP handlers that set a flag, without SA_RESTART so that poll and
+ * sleeps return early. Can't fail. */
 void tkc_signals_install(void);
 /* The signal that asked to stop (0: none yet). */
 int tkc_signal_received(void);

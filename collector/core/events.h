@@ -123,6 +123,9 @@ typedef struct tkc_consumer {
     void (*drained)(void *ctx, uint64_t now_mono_ns); /* one drain pass over every process ended */
 } tkc_consumer;
 
+/* CLOCK_MONOTONIC now, in ns. Can't fail. */
+uint64_t tkc_now_ns(void);
+
 /* ---- process accessors (also valid inside callbacks) ------------------------------------------- */
 /* The name with id (printable ASCII, at most 55 bytes), "" when unknown. Can't fail. */
 const char *tkc_proc_name(const tkc_proc *p, uint32_t id);

@@ -10,7 +10,7 @@
 #include "agg/window.h"
 #include "core/events.h"
 
-struct analysis; /* analyze/analyze.h */
+struct analyze; /* analyze/analyze.h */
 
 /* One window of statistics, as the aggregator holds it. */
 typedef struct tk_window_view {
@@ -29,7 +29,7 @@ typedef struct tk_sink_ops {
     /* Writes a window. Returns 0, or a negative errno (the command reports it and stops). */
     int (*window)(tk_sink *s, const tk_window_view *v);
     /* Writes an analysis (analyze/analyze.h). Returns 0 or a negative errno. */
-    int (*analysis)(tk_sink *s, const struct analysis *a);
+    int (*analysis)(tk_sink *s, const struct analyze *a);
     /* The sink's event consumer, NULL: it takes no raw events. */
     const tkc_consumer *(*consumer)(tk_sink *s);
     /* Flushes and frees the sink's state (not the tk_sink). Returns 0 or a negative errno. */
@@ -54,7 +54,7 @@ const tk_sink_ops *tk_sink_find(const char *name);
 int tk_sink_open(tk_sink *s, const tk_sink_ops *ops, FILE *out);
 /* Helpers that call the ops when present; each returns 0 when the sink lacks the op. */
 int tk_sink_window(tk_sink *s, const tk_window_view *v);
-int tk_sink_analysis(tk_sink *s, const struct analysis *a);
+int tk_sink_analysis(tk_sink *s, const struct analyze *a);
 int tk_sink_close(tk_sink *s);
 
 #endif

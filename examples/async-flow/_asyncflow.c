@@ -1,5 +1,5 @@
 /* _asyncflow.c — the CPython binding of libasyncflow (the async-flow example's C library), with
- * timekeeper points at its entry and exit, as binding.cc has in the reference write-up.
+ * timekeeper points at its entry and exit, so that the time spent inside the binding is measured.
  *
  * The C code of this extension (binding and library) records through the copy of libtimekeeper
  * inside `timekeeper` (timekeeper_capi.h), not a copy of its own: one segment, one TIMING stream and

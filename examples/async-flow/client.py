@@ -1,6 +1,6 @@
 """client.py — the Python side of the async-flow example: a client of libasyncflow (a C library whose
 worker thread completes requests after a delay and signals an eventfd), instrumented at every step
-of the reference write-up (shared/seeds/python-c-async-timing.md) with timekeeper points.
+of the Python -> C async flow (docs/analyze.md) with timekeeper points.
 
     send_request_and_await(value, delay_ns)      synchronous: send, check, select, read, check
     send_request(value, delay_ns) -> command     asynchronous: send only

@@ -14,8 +14,8 @@
 #                 --fast-share F (0.3), --mode sync|async|both, --in-flight N (4), --requests N
 #
 # Text or rings: by default the client runs with TK_TIMING=1, every point is also written as a TIMING
-# line to a file, and `timekeeper analyze --spec async-flow.spec` reads the file, as in the reference
-# write-up. Writing a line is a write(2) per point (a microsecond or more), and the intervals include
+# line to a file, and `timekeeper analyze --spec async-flow.spec` reads the file, as a program
+# measured without a collector would be. Writing a line is a write(2) per point (a microsecond or more), and the intervals include
 # it. With --live the points are only stored in the rings (tens of ns) and analysed as they are drained,
 # so the numbers are the program's own; intervals across threads (e.g. `wake`) are matched only when
 # both of their points are drained in order.

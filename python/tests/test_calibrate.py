@@ -1,10 +1,11 @@
 """`python3 -m timekeeper.calibrate`: every probe is measured and set against noop()."""
 import json
+import os
 import re
 
 from conftest import run_python
 
-PROBES = ["loop", "noop", "now", "point", "point_ids", "point_ctx", "label_point", "timer_with",
+PROBES = ["loop", "noop", "noop_point", "now", "point", "point_ids", "point_ctx", "label_point", "timer_with",
           "timer_start_stop", "eventfd_create", "eventfd_close", "eventfd_write", "eventfd_read",
           "select_ready", "wake"]
 
@@ -47,3 +48,17 @@ def test_calibrate_json_lists_every_probe(tk_dir):
     if abs(goal["point_ratio"] - 1.5) > 0.001:  # point_ratio is rounded to 3 decimals
         assert goal["met"] == (goal["point_ratio"] <= 1.5), goal
     assert d["recording"] is True and d["python"].startswith("3.")
+
+
+def test_calibrate_prints_both_floors_and_the_fair_ratio(tk_dir):
+    out = calibrate(tk_dir).stdout
+    assert re.search(r"^noop_point\(label, client, command, session\)\s+\d+\.\d\s+\d+\.\d\d$", out,
+                     re.M), out
+    assert re.search(r"point\(label, client, command, session\) / noop_point\(same\) = \d+\.\d\d "
+                     r"\(goal <= 1\.5: (met|NOT met)\); floors: noop\(\) \d+\.\d ns, "
+                     r"noop_point\(\) \d+\.\d ns", out), out
+
+
+def test_calibrate_with_tk_dir_set_leaves_no_segment_behind(tk_dir):
+    calibrate(tk_dir)  # runs with TK_DIR=tk_dir
+    assert os.listdir(tk_dir) == []

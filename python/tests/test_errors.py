@@ -1,6 +1,10 @@
 """Bad arguments raise TypeError or ValueError with a message that says what is wrong; nothing
 crashes the interpreter."""
+import os
 import random
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -140,8 +144,79 @@ def test_other_functions_check_their_arguments():
 
 def test_init_after_first_use_says_so():
     tk.point("PY_USED")
-    with pytest.raises(ValueError, match="already initialised"):
+    with pytest.raises(RuntimeError, match="already initialised") as e:
         tk.init()
+    assert "bad options" not in str(e.value)
+
+
+def test_init_with_bad_options_on_a_fresh_process_says_bad_options(tk_dir):
+    p = run_python("""
+        import timekeeper as tk
+        try:
+            tk.init(ring_size=3)
+        except ValueError as e:
+            print("ValueError:", e)
+    """, tk_dir)
+    assert "ValueError: timekeeper.init(): bad options" in p.stdout, p.stdout
+    assert "already" not in p.stdout
+
+
+def test_init_with_a_missing_dir_raises_oserror_with_path_and_errno(tk_dir):
+    p = run_python("""
+        import errno, timekeeper as tk
+        try:
+            tk.init(dir="/nonexistent/tk-py-init")
+        except OSError as e:
+            print(type(e).__name__, errno.errorcode.get(e.errno), e.filename)
+            print(e)
+    """, tk_dir)
+    first = p.stdout.splitlines()[0]
+    assert first == "FileNotFoundError ENOENT /nonexistent/tk-py-init", p.stdout
+    assert "/nonexistent/tk-py-init" in p.stdout.splitlines()[1]
+
+
+def test_init_with_a_file_as_dir_raises_notadirectory(tk_dir):
+    path = os.path.join(tk_dir, "a-file")
+    open(path, "w").close()
+    p = run_python(f"""
+        import errno, timekeeper as tk
+        try:
+            tk.init(dir={path!r})
+        except OSError as e:
+            print(errno.errorcode.get(e.errno), e.filename)
+    """, tk_dir)
+    assert p.stdout.strip() == f"ENOTDIR {path}", p.stdout
+
+
+def test_a_too_long_name_is_shown_cut_with_its_closing_quote():
+    with pytest.raises(ValueError) as e:
+        tk.timer("x" * 70)
+    msg = str(e.value)
+    assert "'" + "x" * 40 + "'... (70 characters) is too long" in msg, msg
+    with pytest.raises(ValueError) as e:
+        tk.point("Y" * 56)
+    assert "'" + "Y" * 56 + "' is too long" in str(e.value)
+
+
+def test_empty_tk_dir_is_refused_not_taken_as_dev_shm(tmp_path):
+    env = dict(os.environ, TK_DIR="")
+    p = subprocess.run([sys.executable, "-c",
+                        "import timekeeper as tk; tk.point('PY_X'); print(tk.enabled(), repr(tk.segment_path()))"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "False ''", p.stdout
+    assert "TK_DIR is set but empty" in p.stderr
+
+
+@pytest.mark.parametrize("value,enabled", [("yes", False), ("TRUE", False), ("on", False),
+                                           ("1", False), ("no", True), ("Off", True),
+                                           ("false", True), ("0", True)])
+def test_tk_disable_accepts_the_usual_boolean_spellings(tk_dir, value, enabled):
+    env = dict(os.environ, TK_DIR=str(tk_dir), TK_DISABLE=value)
+    p = subprocess.run([sys.executable, "-c", "import timekeeper as tk; print(tk.enabled())"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert p.stdout.strip() == str(enabled), (value, p.stdout, p.stderr)
+    assert p.stderr == ""
 
 
 def test_random_arguments_never_crash_the_interpreter(tk_dir):
@@ -191,3 +266,22 @@ def test_a_full_name_table_raises_runtime_error(tk_dir):
     n, msg = p.stdout.split(" ", 1)
     assert 4000 < int(n) < 4096, p.stdout
     assert "name table is full" in msg
+
+
+def test_import_on_another_interpreter_names_the_one_it_was_built_for(tmp_path):
+    """A copy of the package whose extension carries another interpreter's tag: what an import
+    from another Python sees."""
+    src = os.path.dirname(tk.__file__)
+    dst = tmp_path / "timekeeper"
+    shutil.copytree(src, dst)
+    for f in os.listdir(dst):
+        if f.startswith("_timekeeper.") and f.endswith(".so"):
+            os.rename(dst / f, dst / "_timekeeper.cpython-39-x86_64-linux-gnu.so")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    p = subprocess.run([sys.executable, "-c", "import timekeeper"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode != 0
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: timekeeper's C extension was built for Python 3."), p.stderr
+    assert "-DPython3_EXECUTABLE=" in last and sys.executable in last, last
+    assert "_timekeeper.cpython-39-x86_64-linux-gnu.so" in last, last

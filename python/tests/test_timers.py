@@ -165,3 +165,117 @@ def test_timer_names_may_hold_spaces(tk_dir):
         print(repr(tk.timer("py parse request")), tk.Timer("py parse request").name)
     """, tk_dir)
     assert report(tk_dir)[("py parse request", "processing")]["count"] == 1
+
+
+def test_a_timed_generator_records_its_iteration_not_its_creation(tk_dir):
+    p = run_python("""
+        import time, timekeeper as tk
+        @tk.timer("py.gen")
+        def produce(n):
+            for i in range(n):
+                time.sleep(0.01)
+                yield i
+            return "done"
+        g = produce(3)
+        time.sleep(0.05)          # created, not iterated: not part of the span
+        t0 = time.monotonic_ns()
+        items = list(g)
+        print(time.monotonic_ns() - t0)
+        print(items, produce.__name__)
+        def outer():              # the return value goes through yield from
+            r = yield from produce(1)
+            print("returned", r)
+        list(outer())
+        g = produce(5)            # closed early: still recorded once
+        next(g)
+        g.close()
+    """, tk_dir)
+    lines = p.stdout.splitlines()
+    iterating_ns = int(lines[0])
+    assert lines[1:] == ["[0, 1, 2] produce", "returned done"], p.stdout
+    g = report(tk_dir)[("py.gen", "processing")]
+    assert g["count"] == 3, g
+    assert 30_000_000 <= g["max_ns"] <= iterating_ns + 1_000_000, (g, iterating_ns)
+    assert g["min_ns"] >= 10_000_000, g
+
+
+def test_a_timed_async_generator_records_its_iteration(tk_dir):
+    p = run_python("""
+        import asyncio, time, timekeeper as tk
+        @tk.timer("py.agen")
+        async def produce(n):
+            for i in range(n):
+                await asyncio.sleep(0.01)
+                yield i
+        async def main():
+            g = produce(3)
+            await asyncio.sleep(0.05)
+            t0 = time.monotonic_ns()
+            items = [i async for i in g]
+            print(time.monotonic_ns() - t0)
+            print(items)
+            g = produce(5)
+            await g.__anext__()
+            await g.aclose()
+        asyncio.run(main())
+    """, tk_dir)
+    lines = p.stdout.splitlines()
+    iterating_ns = int(lines[0])
+    assert lines[1] == "[0, 1, 2]", p.stdout
+    g = report(tk_dir)[("py.agen", "processing")]
+    assert g["count"] == 2, g
+    assert 30_000_000 <= g["max_ns"] <= iterating_ns + 1_000_000, (g, iterating_ns)
+    assert g["min_ns"] >= 10_000_000, g
+
+
+def test_async_with_pairs_spans_per_task(tk_dir):
+    # A enters at 0 and leaves at 30 ms, B enters at 20 ms and leaves at 60 ms: a stack shared by
+    # the tasks would pair A's exit with B's entry (10 ms). Every correct span is >= 30 ms.
+    run_python("""
+        import asyncio, timekeeper as tk
+        t = tk.timer("py.awith")
+        async def a():
+            async with t as same:
+                assert same is t
+                await asyncio.sleep(0.03)
+        async def b():
+            await asyncio.sleep(0.02)
+            async with t:
+                await asyncio.sleep(0.04)
+        async def main():
+            await asyncio.gather(a(), b())
+        asyncio.run(main())
+    """, tk_dir)
+    s = report(tk_dir)[("py.awith", "processing")]
+    assert s["count"] == 2, s
+    assert s["min_ns"] >= 29_000_000, s
+    assert s["max_ns"] >= 40_000_000, s
+
+
+def test_one_timer_shared_by_two_threads_pairs_each_threads_spans(tk_dir):
+    # the same schedule with threads: A in, B in 20 ms later, A out 10 ms after that, B out 30 ms
+    # after A: a shared stack would record ~10 ms and ~60 ms; correct spans are both >= 30 ms
+    run_python("""
+        import threading, time, timekeeper as tk
+        t = tk.timer("py.shared")
+        a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+        def a():
+            with t:
+                a_in.set()
+                b_in.wait()
+                time.sleep(0.01)
+            a_out.set()
+        def b():
+            a_in.wait()
+            time.sleep(0.02)
+            with t:
+                b_in.set()
+                a_out.wait()
+                time.sleep(0.03)
+        ta, tb = threading.Thread(target=a), threading.Thread(target=b)
+        ta.start(); tb.start(); ta.join(); tb.join()
+    """, tk_dir)
+    s = report(tk_dir)[("py.shared", "processing")]
+    assert s["count"] == 2, s
+    assert s["min_ns"] >= 29_000_000, s
+    assert s["max_ns"] >= 40_000_000, s

@@ -23,6 +23,32 @@ docs/python.md) at the first point, timer or clock use, or explicitly by ``init(
 """
 import os as _os
 
+
+def _wrong_interpreter(err):
+    """The ImportError for an extension built for another interpreter than this one."""
+    import sys
+    try:
+        from ._build_info import EXECUTABLE, SOABI, VERSION
+    except ImportError:
+        EXECUTABLE = SOABI = VERSION = "?"
+    here = _os.path.dirname(__file__)
+    built = sorted(f for f in _os.listdir(here) if f.startswith("_timekeeper."))
+    return ImportError(
+        f"timekeeper's C extension was built for Python {VERSION} ({EXECUTABLE}, {SOABI}); this "
+        f"is Python {sys.version.split()[0]} ({sys.executable}). Run it with {EXECUTABLE}, or "
+        f"rebuild for this interpreter: cmake -S <source> -B build "
+        f"-DPython3_EXECUTABLE={sys.executable} && cmake --build build "
+        f"(found in {here}: {', '.join(built) or 'no extension at all'})",
+        name=__name__, path=here)
+
+
+try:
+    from ._timekeeper import noop as _probe  # noqa: F401
+except ModuleNotFoundError as _e:
+    if _e.name != __name__ + "._timekeeper":
+        raise
+    raise _wrong_interpreter(_e) from None
+
 from ._timekeeper import (
     CONTEXT_MAX,
     CONTEXT_TEXT_MAX,
@@ -35,6 +61,7 @@ from ._timekeeper import (
     init,
     label,
     noop,
+    noop_point,
     now,
     now_ns,
     point,
@@ -52,7 +79,7 @@ __version__ = version()
 
 __all__ = [
     "CONTEXT_MAX", "CONTEXT_TEXT_MAX", "NAME_MAX", "Label", "TimedFunction", "Timer",
-    "clock_source", "enabled", "get_include", "init", "label", "noop", "now", "now_ns", "point",
+    "clock_source", "enabled", "get_include", "init", "label", "noop", "noop_point", "now", "now_ns", "point",
     "segment_path", "thread_exit", "thread_name", "ticks_per_second", "ticks_to_ns", "timer",
     "timing_enabled", "version",
 ]

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyze.h"
-#include "timing.h"
+#include "analyze/analyze.h"
+#include "analyze/timing.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

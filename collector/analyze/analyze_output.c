@@ -1,6 +1,7 @@
 /* analyze_output.c — the outputs of `timekeeper analyze`: a table (adaptive units), one JSON document
  * and CSV, for the statistics and for a --command timeline. Formats are described in docs/analyze.md. */
 #include "analyze_internal.h"
+#include "util/fmt.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -54,50 +55,7 @@ static const char *dur_exact(int64_t ns, char *buf, size_t size)
     return buf;
 }
 
-/* Writes s as a JSON string: escapes quotes, backslashes and control characters; bytes that are not
- * valid UTF-8 become U+FFFD, so the document is always valid. */
-static void json_str(FILE *out, const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    fputc('"', out);
-    while (p < end) {
-        unsigned c = *p;
-        if (c == '"' || c == '\\') {
-            fputc('\\', out);
-            fputc((int)c, out);
-            p++;
-        } else if (c < 0x20 || c == 0x7f) {
-            fprintf(out, "\\u%04x", c);
-            p++;
-        } else if (c < 0x80) {
-            fputc((int)c, out);
-            p++;
-        } else {
-            /* Length of a well-formed UTF-8 sequence starting at p, 0 if ill-formed. */
-            size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-                       : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-            if (len && (size_t)(end - p) >= len) {
-                for (size_t k = 1; k < len; k++)
-                    if ((p[k] & 0xc0) != 0x80)
-                        len = 0;
-                if (len == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f)))
-                    len = 0;
-                if (len == 4 && ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f)))
-                    len = 0;
-            } else {
-                len = 0;
-            }
-            if (len) {
-                fwrite(p, 1, len, out);
-                p += len;
-            } else {
-                fputs("\\ufffd", out);
-                p++;
-            }
-        }
-    }
-    fputc('"', out);
-}
+static void json_str(FILE *out, const char *s, size_t n) { tk_json_strn(out, s, n); }
 
 static void json_cstr(FILE *out, const char *s)
 {

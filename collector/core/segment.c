@@ -36,6 +36,12 @@ int segment_validate(const void *mem, size_t size, char *why, size_t whylen)
                     sizeof(tks_header));
     tks_header h;
     memcpy(&h, mem, sizeof h); /* one snapshot: the fields can't change between checks */
+    return segment_validate_header(&h, size, why, whylen);
+}
+
+int segment_validate_header(const tks_header *hp, size_t size, char *why, size_t whylen)
+{
+    const tks_header h = *hp;
     if (memcmp(h.magic, TKS_MAGIC, 8) != 0)
         return fail(why, whylen, "not a timekeeper segment (bad magic)");
     if (h.version != TKS_VERSION)
@@ -69,6 +75,10 @@ int segment_validate(const void *mem, size_t size, char *why, size_t whylen)
         return fail(why, whylen, "ring slots outside the ring");
     if (h.clock_source < 1 || h.clock_source > 3)
         return fail(why, whylen, "bad clock source %u", h.clock_source);
+    if (h.features_incompat & ~TKS_FEATURES_INCOMPAT_KNOWN)
+        return fail(why, whylen, "written by a newer producer (incompatible features %#llx): "
+                    "update this collector", (unsigned long long)(h.features_incompat &
+                                                              ~TKS_FEATURES_INCOMPAT_KNOWN));
     return 0;
 }
 

@@ -13,7 +13,7 @@
 #include <stdio.h>
 
 #include "agg/hist.h"
-#include "timing.h"
+#include "analyze/timing.h"
 
 /* Limits of a spec. */
 #define ANALYZE_MAX_INTERVALS 64

@@ -1,0 +1,63 @@
+/* sink/table.c — the text table: report's windows (a block per process, a row per timer and
+ * kind) and analyze's tables. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "analyze/analyze.h"
+#include "sink/sink.h"
+#include "sink/window-rows.h"
+#include "util/fmt.h"
+
+static int table_proc(void *ctx, const tka_proc *p)
+{
+    FILE *f = ctx;
+    const tkc_proc *c = tka_proc_core(p);
+    fprintf(f, "pid %d %s (%s, %u thread%s%s)\n", c->pid, c->name,
+            c->state == TKC_PROC_LIVE ? "live" : "exited", c->rings_used,
+            c->rings_used == 1 ? "" : "s",
+            c->dropped_no_ring ? ", records dropped: no free ring" : "");
+    fprintf(f, "  %-24s %-10s %10s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "timer", "kind",
+            "count", "rate/s", "min", "avg", "p50", "p90", "p99", "p99.9", "max", "lost");
+    return 0;
+}
+
+static int table_row(void *ctx, const tk_row *r)
+{
+    FILE *f = ctx;
+    const hist_summary *s = &r->s;
+    char b[9][24];
+    fprintf(f, "  %-24.24s %-10s %10llu %8s %8s %8s %8s %8s %8s %8s %8s %8llu\n",
+            tka_timer_name(r->timer), tk_kind_names[r->kind], (unsigned long long)s->count,
+            tk_fmt_rate(b[0], sizeof b[0], r->rate),
+            s->count ? tk_fmt_ns(b[1], sizeof b[1], (double)s->min) : "-",
+            s->count ? tk_fmt_ns(b[2], sizeof b[2], s->avg) : "-",
+            s->count ? tk_fmt_ns(b[3], sizeof b[3], (double)s->p50) : "-",
+            s->count ? tk_fmt_ns(b[4], sizeof b[4], (double)s->p90) : "-",
+            s->count ? tk_fmt_ns(b[5], sizeof b[5], (double)s->p99) : "-",
+            s->count ? tk_fmt_ns(b[6], sizeof b[6], (double)s->p999) : "-",
+            s->count ? tk_fmt_ns(b[7], sizeof b[7], (double)s->max) : "-",
+            (unsigned long long)r->lost);
+    return 0;
+}
+
+static int table_window(tk_sink *s, const tk_window_view *v)
+{
+    FILE *f = s->out;
+    char b[24];
+    if (v->window == TKA_TOTAL)
+        fprintf(f, "== totals ==\n");
+    else
+        fprintf(f, "== interval %.2f s ==\n", v->seconds);
+    if (v->overhead_ns)
+        fprintf(f, "(processing times exclude %s of clock-read cost)\n",
+                tk_fmt_ns(b, sizeof b, (double)v->overhead_ns));
+    tk_window_rows(v, table_proc, table_row, f);
+    return ferror(f) ? -EIO : 0;
+}
+
+static int table_analysis(tk_sink *s, const analyze *a)
+{
+    return analyze_write(a, ANALYZE_TABLE, s->out) < 0 ? -EIO : 0;
+}
+
+const tk_sink_ops tk_sink_table = {"table", table_window, table_analysis, NULL, NULL};
