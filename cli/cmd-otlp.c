@@ -7,10 +7,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "agg/window.h"
 #include "cli.h"
-#include "collector.h"
+#include "core/core.h"
+#include "core/driver.h"
 #ifdef TK_HAVE_OTLP
-#include "sink/otlp/otlp.h"
+#include "sink/otlp/otlp_sink.h"
 #endif
 
 enum {
@@ -28,7 +30,7 @@ static const cli_option options[] = {
     {"otlp-max-buckets", OPT_MAX_BUCKETS, "N", "exponential buckets per histogram (default 160)"},
     {"otlp-queue", OPT_QUEUE, "N", "requests queued while the receiver is slow or down (default 64)"},
     {"otlp-timeout", OPT_TIMEOUT, "D", "per-request timeout, and the flush deadline at exit (default 10s)"},
-    {"otlp-spans", OPT_SPANS, NULL, "also export timer spans (needs the event pipeline: not yet)"},
+    {"otlp-spans", OPT_SPANS, NULL, "also export timer spans to /v1/traces, one trace per origin"},
     {"sample", OPT_SAMPLE, "P", "with --otlp-spans: share of traces kept (default 1)"},
     {"span-rate", OPT_SPAN_RATE, "N", "with --otlp-spans: at most N spans per second"},
     {"service", OPT_SERVICE, "NAME", "service.name (default $OTEL_SERVICE_NAME, else the process name)"},
@@ -46,7 +48,8 @@ static int cmd_export(int argc, char **argv);
 const cli_command cmd_export_def = {
     "export", cmd_export, "push timings to an OpenTelemetry Collector (OTLP/HTTP)",
     "--otlp URL [--live [--interval D]] [--duration D] [--otlp-encoding protobuf|json] "
-    "[--otlp-temporality delta|cumulative] [--service NAME] [--pid P]",
+    "[--otlp-temporality delta|cumulative] [--otlp-spans [--sample P] [--span-rate N]] "
+    "[--service NAME] [--pid P]",
     "Reads the rings of the instrumented processes and sends every timer's processing time and\n"
     "latency as OTLP exponential histograms (timekeeper.timer.processing and .latency, unit ns,\n"
     "attribute timer) and its lost records as a sum (timekeeper.timer.lost), one resource per\n"
@@ -56,7 +59,9 @@ const cli_command cmd_export_def = {
     "sender thread: 429/502/503/504 and network errors are retried (Retry-After honoured, else\n"
     "exponential backoff with jitter), other codes are not; a full queue drops the request and\n"
     "counts it. On SIGINT/SIGTERM the queue is flushed for up to --otlp-timeout. The exit status\n"
-    "is 1 when any request was not delivered.",
+    "is 1 when any request was not delivered. --otlp-spans also sends one span per timer record\n"
+    "(sampled per trace with --sample, capped with --span-rate); spans of one dressed message\n"
+    "(one origin) share a trace.",
     options,
 };
 
@@ -118,99 +123,60 @@ static int on_option(void *ctx, int key, const char *arg)
 
 #ifdef TK_HAVE_OTLP
 
-static volatile sig_atomic_t stop_requested;
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static uint64_t real_ns(void)
+static void fill_view(tk_window_view *v, const tka_agg *a, double secs)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    *v = (tk_window_view){a, TKA_INTERVAL, secs, 0, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9,
+                          tkc_now_ns()};
 }
 
-static void sleep_ns(uint64_t ns)
+/* Records lost while attached (overruns, no ring, no space, names full) in the interval: the
+ * backlog a ring overwrote before the collector first read it is a flight recorder's normal loss. */
+static uint64_t ring_lost_of(const tka_agg *a)
 {
-    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-    nanosleep(&ts, NULL); /* a signal ends it early: the loop checks stop_requested */
+    uint64_t n = 0;
+    for (size_t i = 0; i < tka_agg_proc_count(a); i++)
+        for (int r = 0; r < TKC_LOSS_REASONS; r++)
+            if (r != TKC_LOSS_OVERWRITTEN)
+                n += tka_proc_lost(tka_agg_proc(a, i), TKA_INTERVAL, (tkc_loss_reason)r);
+    return n;
 }
 
-/* Pushes every process's window: the interval's histograms (delta) or interval + totals
- * (cumulative). Returns 0 or a negative errno (a full queue is counted, not an error). */
-static int push_all(tk_otlp *x, collector *c, int cumulative, uint64_t start, uint64_t end,
-                    uint64_t *ring_lost, uint64_t *pushes)
+static void print_stats(const export_opts *o, const char *url, const tk_sink_otlp_stats *c,
+                        uint64_t ring_lost)
 {
-    tk_otlp_timer_in *t = NULL;
-    size_t cap = 0;
-    int rc = 0;
-    for (size_t i = 0; i < collector_process_count(c) && rc == 0; i++) {
-        const process_info *p = collector_process(c, i);
-        if (p->ntimers > cap) {
-            free(t);
-            cap = p->ntimers;
-            if (!(t = calloc(cap, sizeof *t)))
-                return -ENOMEM;
-        }
-        size_t n = 0;
-        int active = p->state == PROC_LIVE;
-        for (size_t j = 0; j < p->ntimers; j++)
-            active |= hist_count(p->timers[j]->interval[0]) > 0 || p->timers[j]->lost_interval > 0;
-        if (!active)
-            continue; /* an exited process, pushed once after its last records */
-        for (size_t j = 0; j < p->ntimers; j++) {
-            const timer_stats *ts = p->timers[j];
-            if (ts->id == 0 && hist_count(ts->total[0]) == 0 && hist_count(ts->interval[0]) == 0)
-                continue; /* the library's "(invalid)" timer, exported only when it was used */
-            tk_otlp_timer_in *tj = &t[n++];
-            *ring_lost += ts->lost_interval;
-            *tj = (tk_otlp_timer_in){.name = ts->name, .h = {ts->interval[0], ts->interval[1]},
-                                      .lost = ts->lost_interval + (cumulative ? ts->lost_total : 0)};
-            if (cumulative) {
-                tj->more[0] = ts->total[0];
-                tj->more[1] = ts->total[1];
-            }
-        }
-        tk_otlp_proc_in in = {.name = p->name, .cmdline = p->cmdline, .pid = p->pid,
-                              .key = (uint64_t)p->pid ^ p->start_real_ns, .timers = t,
-                              .ntimers = n};
-        int r = tk_otlp_push_metrics(x, &in, cumulative ? p->start_real_ns : start, end);
-        ++*pushes;
-        if (r < 0 && r != -EAGAIN)
-            rc = r;
-    }
-    free(t);
-    return rc;
-}
-
-static void print_stats(const export_opts *o, const char *url, const tk_otlp_stats *s,
-                        uint64_t ring_lost, uint64_t pushes)
-{
+    const tk_otlp_stats *s = &c->exp;
     if (o->json) {
         printf("{\"endpoint\":");
         cli_json_str(stdout, url);
-        printf(",\"enqueued\":%llu,\"sent\":%llu,\"sent_metrics\":%llu,\"sent_bytes\":%llu,"
-               "\"retries\":%llu,\"rejected\":%llu,\"expired\":%llu,\"overflow\":%llu,"
-               "\"overflow_metrics\":%llu,\"unsent\":%llu,\"last_status\":%ld,\"send_ms\":%.3f,"
-               "\"ring_lost\":%llu,\"pushes\":%llu}\n",
-               (unsigned long long)s->enqueued, (unsigned long long)s->sent,
-               (unsigned long long)s->sent_items, (unsigned long long)s->sent_bytes,
-               (unsigned long long)s->retries, (unsigned long long)s->rejected,
-               (unsigned long long)s->expired, (unsigned long long)s->overflow,
-               (unsigned long long)s->overflow_items, (unsigned long long)s->unsent,
-               s->last_status, (double)s->send_ns / 1e6, (unsigned long long)ring_lost,
-               (unsigned long long)pushes);
+        printf(",\"pushes\":%llu,\"enqueued\":%llu,\"sent\":%llu,\"sent_items\":%llu,"
+               "\"sent_bytes\":%llu,\"retries\":%llu,\"rejected\":%llu,\"expired\":%llu,"
+               "\"overflow\":%llu,\"overflow_items\":%llu,\"unsent\":%llu,\"last_status\":%ld,"
+               "\"send_ms\":%.3f,\"spans_offered\":%llu,\"spans_kept\":%llu,\"spans_capped\":%llu,"
+               "\"ring_lost\":%llu}\n",
+               (unsigned long long)c->pushes, (unsigned long long)s->enqueued,
+               (unsigned long long)s->sent, (unsigned long long)s->sent_items,
+               (unsigned long long)s->sent_bytes, (unsigned long long)s->retries,
+               (unsigned long long)s->rejected, (unsigned long long)s->expired,
+               (unsigned long long)s->overflow, (unsigned long long)s->overflow_items,
+               (unsigned long long)s->queued, s->last_status, (double)s->send_ns / 1e6,
+               (unsigned long long)c->spans_offered, (unsigned long long)c->spans_kept,
+               (unsigned long long)c->spans_capped, (unsigned long long)ring_lost);
         return;
     }
-    printf("otlp: %llu request(s) sent (%llu metrics, %llu bytes) to %s", (unsigned long long)s->sent,
-           (unsigned long long)s->sent_items, (unsigned long long)s->sent_bytes, url);
+    printf("otlp: %llu request(s) sent (%llu metrics or spans, %llu bytes) to %s",
+           (unsigned long long)s->sent, (unsigned long long)s->sent_items,
+           (unsigned long long)s->sent_bytes, url);
     printf("; %llu retried, %llu rejected, %llu given up, %llu dropped (queue full), %llu unsent;"
            " %llu records lost in the rings\n",
            (unsigned long long)s->retries, (unsigned long long)s->rejected,
            (unsigned long long)s->expired, (unsigned long long)s->overflow,
-           (unsigned long long)s->unsent, (unsigned long long)ring_lost);
+           (unsigned long long)s->queued, (unsigned long long)ring_lost);
+    if (o->spans)
+        printf("otlp: spans: %llu read, %llu kept by sampling, %llu over the rate cap\n",
+               (unsigned long long)c->spans_offered, (unsigned long long)c->spans_kept,
+               (unsigned long long)c->spans_capped);
 }
 
 static int cmd_export(int argc, char **argv)
@@ -232,16 +198,16 @@ static int cmd_export(int argc, char **argv)
         cfg.service = o.service;
     if (!cfg.exp.endpoint && !cfg.exp.url[TK_OTLP_METRICS])
         return cli_usage_error(&cmd_export_def, "no endpoint: --otlp URL or $OTEL_EXPORTER_OTLP_ENDPOINT");
-    if (!cfg.exp.url[TK_OTLP_TRACES] && !cfg.exp.endpoint)
-        cfg.exp.url[TK_OTLP_TRACES] = cfg.exp.url[TK_OTLP_METRICS];
-    if (o.spans)
-        return cli_usage_error(&cmd_export_def, "--otlp-spans needs the event pipeline, which this "
-                                                "build's export does not use yet");
+    if (!cfg.exp.endpoint && !cfg.exp.url[TK_OTLP_TRACES])
+        return cli_usage_error(&cmd_export_def, "no traces endpoint: --otlp URL or "
+                                                "$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
     if (o.encoding && strcmp(o.encoding, "protobuf") && strcmp(o.encoding, "json"))
         return cli_usage_error(&cmd_export_def, "--otlp-encoding is protobuf or json, not '%s'", o.encoding);
     if (o.temporality && strcmp(o.temporality, "delta") && strcmp(o.temporality, "cumulative"))
         return cli_usage_error(&cmd_export_def, "--otlp-temporality is delta or cumulative, not '%s'",
                                o.temporality);
+    if ((o.sample > 0 || o.span_rate > 0) && !o.spans)
+        return cli_usage_error(&cmd_export_def, "--sample and --span-rate go with --otlp-spans");
     int cumulative = o.temporality && !strcmp(o.temporality, "cumulative");
     cfg.exp.encoding = o.encoding && !strcmp(o.encoding, "json") ? TK_OTLP_JSON : TK_OTLP_PROTOBUF;
     cfg.exp.queue_max = (size_t)o.queue;
@@ -252,58 +218,76 @@ static int cmd_export(int argc, char **argv)
     cfg.span_rate = o.span_rate;
     const char *url = cfg.exp.url[TK_OTLP_METRICS] ? cfg.exp.url[TK_OTLP_METRICS] : cfg.exp.endpoint;
 
-    collector_options co = {.dir = o.dir, .keep = 1, .pid = o.pid, .timer_glob = o.timer, .quiet = 1};
-    collector *c;
-    if (collector_open(&co, &c) != 0)
+    /* The pipeline: the core drains every 10 ms into the aggregator (and, with --otlp-spans, the
+     * sink's span consumer); the sink encodes each interval and queues it for its sender thread.
+     * Exported segments are never removed: export is a viewer. */
+    tkc_core_options co = {.dir = o.dir, .pid = o.pid, .quiet = 1};
+    tka_options ao = {.timer_glob = o.timer};
+    tkc_core *core;
+    int r = tkc_core_open(&co, &core);
+    if (r != 0)
+        return cli_error("export", "%s", strerror(-r));
+    tk_sink sink;
+    r = tk_sink_otlp_open(&sink, &cfg, o.spans);
+    if (r < 0) {
+        tkc_core_close(core);
+        return cli_error("export", r == -EINVAL ? "bad endpoint, headers or resource attributes"
+                                                : "cannot start the exporter (%s)", strerror(-r));
+    }
+    tka_agg *agg = tka_agg_new(&ao);
+    tkc_driver *d = agg ? tkc_driver_new(core, NULL) : NULL;
+    const tkc_consumer *spans = sink.ops->consumer(&sink);
+    if (!d || tkc_core_subscribe(core, tka_agg_consumer(agg)) != 0 ||
+        (spans && tkc_core_subscribe(core, spans) != 0)) {
+        tkc_driver_free(d);
+        tkc_core_close(core);
+        tka_agg_free(agg);
+        tk_sink_close(&sink);
         return cli_error("export", "out of memory");
-    tk_otlp *x;
-    int rc = tk_otlp_new(&cfg, &x);
-    if (rc < 0) {
-        collector_close(c);
-        return cli_error("export", rc == -EINVAL ? "bad endpoint, headers or resource attributes"
-                                                 : "cannot start the exporter (%s)", strerror(-rc));
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    tkc_signals_install();
 
-    /* Drain every 10 ms (a busy ring is not lapped between drains), look for new processes every
-     * 100 ms (a new process's ring is read before it wraps), push per interval. */
-    uint64_t t0 = collector_now_ns(), last_scan = 0, start_real = real_ns(), ring_lost = 0, pushes = 0;
-    uint64_t next_push = t0 + (uint64_t)((o.live ? o.interval_s : o.duration_s) * 1e9);
-    uint64_t stop_at = o.live && o.duration_s > 0 ? t0 + (uint64_t)(o.duration_s * 1e9) : 0;
-    if (!o.live)
-        stop_at = next_push;
-    for (;;) {
-        uint64_t now = collector_now_ns();
-        if (now - last_scan >= 100000000u || last_scan == 0) {
-            collector_scan(c);
-            last_scan = now;
+    uint64_t t0 = tkc_now_ns(), ring_lost = 0;
+    uint64_t until = o.duration_s > 0 ? t0 + (uint64_t)(o.duration_s * 1e9) : 0;
+    tk_window_view v;
+    int werr = 0;
+    tkc_driver_flush(d);
+    if (o.live) {
+        tkc_driver_set_interval(d, (uint64_t)(o.interval_s * 1e9));
+        while (!tkc_signal_received() && !werr && (!until || tkc_now_ns() < until)) {
+            if (!(tkc_driver_wait(d, until) & TKC_TICK_INTERVAL))
+                continue;
+            uint64_t t1 = tkc_now_ns();
+            fill_view(&v, agg, (double)(t1 - t0) / 1e9);
+            werr = tk_sink_window(&sink, &v);
+            ring_lost += ring_lost_of(agg);
+            tka_agg_rollover(agg, t1);
+            t0 = t1;
         }
-        collector_drain(c);
-        int last = stop_requested || (stop_at && now >= stop_at);
-        if (now >= next_push || last) {
-            uint64_t end_real = real_ns();
-            if ((rc = push_all(x, c, cumulative, start_real, end_real, &ring_lost, &pushes)) < 0)
-                break;
-            collector_rollover(c); /* exited processes stay known: a rescan would find them again */
-            start_real = end_real;
-            next_push = now + (uint64_t)(o.interval_s * 1e9);
-        }
-        if (last)
-            break;
-        sleep_ns(10000000u);
+    } else {
+        while (until && !tkc_signal_received() && tkc_now_ns() < until)
+            tkc_driver_wait(d, until);
     }
-    tk_otlp_exporter_flush(tk_otlp_exporter_of(x), cfg.exp.timeout_ns);
-    tk_otlp_stats st;
-    tk_otlp_free(x, &st);
-    collector_close(c);
-    if (rc < 0)
-        return cli_error("export", "%s", strerror(-rc));
-    print_stats(&o, url, &st, ring_lost, pushes);
-    int undelivered = st.rejected || st.expired || st.overflow || st.unsent;
+    /* The last window: what was read since the last push. */
+    tkc_driver_flush(d);
+    if (!werr) {
+        uint64_t t1 = tkc_now_ns();
+        fill_view(&v, agg, (double)(t1 - t0) / 1e9);
+        werr = tk_sink_window(&sink, &v);
+        ring_lost += ring_lost_of(agg);
+        tka_agg_rollover(agg, t1);
+    }
+    tk_sink_otlp_flush(&sink, cfg.exp.timeout_ns ? cfg.exp.timeout_ns : 10000000000ull);
+    tk_sink_otlp_stats st;
+    tk_sink_otlp_counts(&sink, &st); /* what is still queued now is unsent */
+    tk_sink_close(&sink);
+    tkc_driver_free(d);
+    tkc_core_close(core);
+    tka_agg_free(agg);
+    if (werr)
+        return cli_error("export", "%s", strerror(-werr));
+    print_stats(&o, url, &st, ring_lost);
+    int undelivered = st.exp.rejected || st.exp.expired || st.exp.overflow || st.exp.queued;
     return cli_finish("export", undelivered ? CLI_FAIL : CLI_OK);
 }
 

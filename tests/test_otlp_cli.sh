@@ -11,8 +11,11 @@ TK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tk-otlp-cli.XXXXXX")
 export TK_DIR
 RECV=""
 EXP=""
+GW=""
 cleanup() {
+    set +e
     [ -n "$EXP" ] && kill "$EXP" 2>/dev/null
+    [ -n "$GW" ] && kill "$GW" 2>/dev/null
     if [ -n "$RECV" ]; then kill "$RECV" 2>/dev/null; wait "$RECV" 2>/dev/null || true; fi
     rm -rf "$TK_DIR"
 }
@@ -71,8 +74,8 @@ start_receiver "$TK_DIR/r2" 200
 OTEL_EXPORTER_OTLP_ENDPOINT="$URL" "$BIN/timekeeper" export --otlp-encoding json \
     --otlp-temporality cumulative > /dev/null || fail "export --otlp-encoding json failed"
 f=$(ls "$TK_DIR"/r2/*-metrics.json) || fail "no JSON request arrived"
-$PY "$SRC/tests/otlp_check.py" "$SRC/tests/data/otlp" "$f" | grep -q 'expo .* temporality=2' \
-    || fail "cumulative JSON histogram"
+$PY "$SRC/tests/otlp_check.py" "$SRC/tests/data/otlp" "$f" > "$TK_DIR/r2.txt"
+grep -q 'expo .* temporality=2' "$TK_DIR/r2.txt" || fail "cumulative JSON histogram"
 grep -q '"aggregationTemporality":2' "$f" || fail "enum as an integer"
 
 # 400: not retried, counted, and the command fails
@@ -130,7 +133,35 @@ assert s["pushes"] >= 8, s  # about 15 at 100 ms while the program runs
 assert s["enqueued"] + s["overflow"] == s["pushes"], s  # every push queued or counted
 PYEOF
 
+# --otlp-spans on the gateway example (dressed messages): spans of one message share a trace
+start_receiver "$TK_DIR/r6" 200
+mkdir -p "$TK_DIR/shm6"
+TK_DIR="$TK_DIR/shm6" "$BIN/gateway" --rate 2000 2>/dev/null &
+GW=$!
+sleep 0.3
+TK_DIR="$TK_DIR/shm6" "$BIN/timekeeper" export --otlp "$URL" --otlp-spans --sample 0.2 --duration 1 \
+    --json > "$TK_DIR/spans.json" || fail "export --otlp-spans: $(cat "$TK_DIR/spans.json")"
+kill "$GW" 2>/dev/null; wait "$GW" 2>/dev/null || true
+GW=""
+for f in "$TK_DIR"/r6/*-traces.bin; do
+    $PY "$SRC/tests/otlp_check.py" "$SRC/tests/data/otlp" "$f"
+done > "$TK_DIR/spans.txt"
+$PY - "$TK_DIR/spans.json" "$TK_DIR/spans.txt" <<'PYEOF' || fail "spans: $(cat "$TK_DIR/spans.json")"
+import collections, json, sys
+s = json.load(open(sys.argv[1]))
+spans = [l.split() for l in open(sys.argv[2]) if l.startswith("S ")]
+assert len(spans) == s["spans_kept"] > 0, (len(spans), s)
+assert 0.1 < s["spans_kept"] / s["spans_offered"] < 0.3, s  # --sample 0.2, per trace
+by_trace = collections.defaultdict(set)
+for _, name, trace, span, start, end in spans:
+    assert int(end) >= int(start) > 1e18, (start, end)  # Unix ns
+    by_trace[trace].add(name)
+stages = [t for t, names in by_trace.items() if {"gw.ingest", "gw.publisher"} <= names]
+assert len(stages) > 10, "messages traced from ingest to publisher: %d" % len(stages)
+PYEOF
+
 # usage errors
 if "$BIN/timekeeper" export 2>/dev/null; then fail "export without an endpoint succeeded"; fi
 if "$BIN/timekeeper" export --otlp "$URL" --otlp-encoding xml 2>/dev/null; then fail "bad encoding accepted"; fi
+if "$BIN/timekeeper" export --otlp "$URL" --sample 0.5 2>/dev/null; then fail "--sample without --otlp-spans"; fi
 echo "ok"

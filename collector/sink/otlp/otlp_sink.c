@@ -11,6 +11,7 @@ typedef struct otlp_sink {
     tk_otlp *x;
     tk_otlp_temporality temporality;
     int spans;
+    uint64_t pushes;
     tkc_consumer cons;
     tk_otlp_timer_in *timers;
     size_t cap;
@@ -52,6 +53,14 @@ static int otlp_window(tk_sink *s, const tk_window_view *v)
         tk_otlp_proc_in in = proc_in(p);
         in.timers = o->timers;
         in.ntimers = 0;
+        int active = p->state == TKC_PROC_LIVE;
+        for (size_t j = 0; j < n && !active; j++) {
+            const tka_timer *t = tka_proc_timer(ap, j);
+            active = hist_count(tka_timer_hist(t, TKA_INTERVAL, TKA_PROCESSING)) > 0 ||
+                     lost_of(t, TKA_INTERVAL) > 0;
+        }
+        if (!active)
+            continue; /* an exited process: pushed once after its last records */
         for (size_t j = 0; j < n; j++) {
             const tka_timer *t = tka_proc_timer(ap, j);
             if (tka_timer_id(t) == 0 && !hist_count(tka_timer_hist(t, TKA_TOTAL, TKA_PROCESSING)) &&
@@ -59,7 +68,7 @@ static int otlp_window(tk_sink *s, const tk_window_view *v)
                 continue; /* the library's "(invalid)" timer, exported only when it was used */
             tk_otlp_timer_in *ti = &o->timers[in.ntimers++];
             ti->name = tka_timer_name(t);
-            ti->lost = lost_of(t, TKA_INTERVAL) + (w == TKA_TOTAL ? lost_of(t, TKA_TOTAL) : 0);
+            ti->lost = lost_of(t, w); /* the total's losses include the interval's */
             for (int k = 0; k < TKA_KINDS; k++)
                 ti->h[k] = k == TKA_LATENCY && !tka_timer_has_latency(t)
                                ? NULL : tka_timer_hist(t, TKA_INTERVAL, k);
@@ -67,6 +76,7 @@ static int otlp_window(tk_sink *s, const tk_window_view *v)
                 ti->more[k] = w == TKA_TOTAL && ti->h[k] ? tka_timer_hist(t, TKA_TOTAL, k) : NULL;
         }
         int r = tk_otlp_push_metrics(o->x, &in, start_unix, end_unix);
+        o->pushes++;
         if (r < 0 && r != -EAGAIN) /* a full queue is counted by the exporter */
             return r;
     }
@@ -140,11 +150,11 @@ int tk_sink_otlp_flush(tk_sink *s, uint64_t timeout_ns)
     return tk_otlp_exporter_flush(tk_otlp_exporter_of(o->x), timeout_ns);
 }
 
-void tk_sink_otlp_stats(tk_sink *s, tk_otlp_stats *st, uint64_t *spans_offered,
-                        uint64_t *spans_kept)
+void tk_sink_otlp_counts(tk_sink *s, tk_sink_otlp_stats *out)
 {
     otlp_sink *o = s->state;
-    uint64_t capped;
-    tk_otlp_exporter_stats(tk_otlp_exporter_of(o->x), st);
-    tk_otlp_span_counts(o->x, spans_offered, spans_kept, &capped);
+    memset(out, 0, sizeof *out);
+    tk_otlp_exporter_stats(tk_otlp_exporter_of(o->x), &out->exp);
+    tk_otlp_span_counts(o->x, &out->spans_offered, &out->spans_kept, &out->spans_capped);
+    out->pushes = o->pushes;
 }

@@ -15,8 +15,13 @@ int tk_sink_otlp_open(tk_sink *s, const tk_otlp_config *c, int spans);
 /* Waits up to timeout_ns for queued requests (call it before tk_sink_close() on SIGTERM).
  * Returns 0 or -ETIMEDOUT. */
 int tk_sink_otlp_flush(tk_sink *s, uint64_t timeout_ns);
-/* The exporter's counters and the span sampler's, for the final report. */
-void tk_sink_otlp_stats(tk_sink *s, tk_otlp_stats *st, uint64_t *spans_offered,
-                        uint64_t *spans_kept);
+typedef struct tk_sink_otlp_stats {
+    tk_otlp_stats exp;      /* the exporter's requests */
+    uint64_t pushes;        /* process windows pushed (one request each unless split) */
+    uint64_t spans_offered, spans_kept, spans_capped; /* sampling, rate cap */
+} tk_sink_otlp_stats;
+
+/* The counters so far, for the final report. Not thread-safe with the sink's other calls. */
+void tk_sink_otlp_counts(tk_sink *s, tk_sink_otlp_stats *out);
 
 #endif
