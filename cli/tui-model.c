@@ -190,8 +190,10 @@ static void timer_update(tui_model *m, tui_timer *t, const timer_stats *ts, doub
     }
     for (int k = 0; k < KIND_COUNT; k++)
         t->rate_hz[k] = seconds > 0 ? (double)t->last[k].count / seconds : 0;
-    t->lost_last = ts->lost_interval;
-    t->lost_seen += ts->lost_interval;
+    /* what top itself missed while attached, not what was overwritten before it came */
+    uint64_t lapped = ts->lost_interval - ts->overwritten_interval;
+    t->lost_last = lapped;
+    t->lost_seen += lapped;
     t->last_mono_ns = ts->last_mono_ns;
 }
 

@@ -12,12 +12,24 @@ static int table_proc(void *ctx, const tka_proc *p)
 {
     FILE *f = ctx;
     const tkc_proc *c = tka_proc_core(p);
-    fprintf(f, "pid %d %s (%s, %u thread%s%s)\n", c->pid, c->name,
-            c->state == TKC_PROC_LIVE ? "live" : "exited", c->rings_used,
-            c->rings_used == 1 ? "" : "s",
-            c->dropped_no_ring ? ", records dropped: no free ring" : "");
-    fprintf(f, "  %-24s %-10s %10s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "timer", "kind",
-            "count", "rate/s", "min", "avg", "p50", "p90", "p99", "p99.9", "max", "lost");
+    fprintf(f, "pid %d %s (%s, %u thread%s", c->pid, c->name, tk_proc_state_name(c),
+            c->rings_used, c->rings_used == 1 ? "" : "s");
+    if (c->dropped_no_ring)
+        fprintf(f, ", %llu records dropped: no free ring",
+                (unsigned long long)c->dropped_no_ring);
+    if (c->dropped_no_space)
+        fprintf(f, ", %llu records dropped: no space for a ring",
+                (unsigned long long)c->dropped_no_space);
+    if (c->dropped_names_full)
+        fprintf(f, ", %llu points dropped: name table full",
+                (unsigned long long)c->dropped_names_full);
+    if (c->unknown_records || c->corrupt_records)
+        fprintf(f, ", %llu unknown and %llu corrupt records skipped",
+                (unsigned long long)c->unknown_records, (unsigned long long)c->corrupt_records);
+    fprintf(f, ")\n");
+    fprintf(f, "  %-24s %-10s %10s %8s %8s %8s %8s %8s %8s %8s %8s %8s %11s\n", "timer", "kind",
+            "count", "rate/s", "min", "avg", "p50", "p90", "p99", "p99.9", "max", "lost",
+            "overwritten");
     return 0;
 }
 
@@ -26,7 +38,7 @@ static int table_row(void *ctx, const tk_row *r)
     FILE *f = ctx;
     const hist_summary *s = &r->s;
     char b[9][24];
-    fprintf(f, "  %-24.24s %-10s %10llu %8s %8s %8s %8s %8s %8s %8s %8s %8llu\n",
+    fprintf(f, "  %-24.24s %-10s %10llu %8s %8s %8s %8s %8s %8s %8s %8s %8llu %11llu\n",
             tka_timer_name(r->timer), tk_kind_names[r->kind], (unsigned long long)s->count,
             tk_fmt_rate(b[0], sizeof b[0], r->rate),
             s->count ? tk_fmt_ns(b[1], sizeof b[1], (double)s->min) : "-",
@@ -36,7 +48,7 @@ static int table_row(void *ctx, const tk_row *r)
             s->count ? tk_fmt_ns(b[5], sizeof b[5], (double)s->p99) : "-",
             s->count ? tk_fmt_ns(b[6], sizeof b[6], (double)s->p999) : "-",
             s->count ? tk_fmt_ns(b[7], sizeof b[7], (double)s->max) : "-",
-            (unsigned long long)r->lost);
+            (unsigned long long)r->lost, (unsigned long long)r->overwritten);
     return 0;
 }
 

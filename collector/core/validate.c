@@ -1,6 +1,6 @@
-/* segment.c — validation of an untrusted segment image, and the SIGBUS guard for reading a mapping
+/* core/validate.c — validation of an untrusted segment image, and the SIGBUS guard for reading a mapping
  * whose file another process may truncate. */
-#include "segment.h"
+#include "core/validate.h"
 
 #include <setjmp.h>
 #include <signal.h>

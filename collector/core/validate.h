@@ -1,4 +1,4 @@
-/* core/segment.h — collector-side access to segment images: validation and the SIGBUS guard. */
+/* core/validate.h — collector-side checks of segment images: validation and the SIGBUS guard. */
 #ifndef TK_COLLECTOR_SEGMENT_H
 #define TK_COLLECTOR_SEGMENT_H
 
