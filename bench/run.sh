@@ -63,6 +63,7 @@ run bench_task $quick
 run bench_recorder $quick
 run bench_soak $quick
 run bench_clock $quick
+run bench_otlp $quick
 run timekeeper calibrate $quick
 
 # scripts: NAME SCRIPT ARGS... (same bookkeeping as run)

@@ -64,5 +64,7 @@ extern const cli_command cmd_list_def, cmd_report_def, cmd_check_def, cmd_calibr
     cmd_top_def, cmd_analyze_def, cmd_clean_def, cmd_record_def, cmd_export_def, cmd_diff_def;
 extern const cli_command cmd_plot_def, cmd_bench_def; /* counters, resources, plot, bench */
 extern const cli_command cmd_serve_def;
+/* `export --otlp`: cmd-otlp.c, reached through export */
+extern const cli_command cmd_export_otlp_def;
 
 #endif

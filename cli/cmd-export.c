@@ -46,7 +46,8 @@ const cli_command cmd_export_def = {
     "export", cmd_export, "convert a recording to a Perfetto trace, Trace Event JSON or CSV",
     "[--format perfetto|chrome|csv] [-o FILE] [--no-flows] RECORDING.db\n"
     "       timekeeper export --live [--duration TIME] [--dir DIR] [--pid P] [--format ...] "
-    "[-o FILE]",
+    "[-o FILE]\n"
+    "       timekeeper export --otlp URL [--live] ...  (see timekeeper export --otlp --help)",
     "Reads a recording made by `timekeeper record --raw` and writes its processes, threads, raw\n"
     "spans, labeled points and counter/gauge samples. With --live, writes what running programs\n"
     "record instead, for --duration or until interrupted (on the same 10 ms drain as report).\n"
@@ -476,6 +477,10 @@ out:
 
 static int cmd_export(int argc, char **argv)
 {
+    /* OTLP is its own mode: any --otlp... option (the endpoint may come from the environment) */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strncmp(argv[i], "--otlp", 6) == 0)
+            return cmd_export_otlp_def.run(argc, argv);
     export_opts o = {.format = FMT_PERFETTO, .flows = 1};
     int status;
     int first = cli_parse(&cmd_export_def, argc, argv, on_option, &o, &status);

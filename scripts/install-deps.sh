@@ -9,6 +9,8 @@ PKGS="$PKGS libsqlite3-dev sqlite3 protobuf-compiler"
 PKGS="$PKGS libuv1-dev"
 # serve: HTTP through libmicrohttpd; a real Prometheus and a strict OpenMetrics parser in tests.
 PKGS="$PKGS libmicrohttpd-dev prometheus python3-prometheus-client"
+# OTLP export: libcurl to send.
+PKGS="$PKGS libcurl4-openssl-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

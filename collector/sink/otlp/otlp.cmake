@@ -1,0 +1,16 @@
+# OTLP/HTTP export (sink/otlp/): needs libcurl. Without it the build has no OTLP and the commands'
+# --otlp options say so.
+find_package(PkgConfig)
+if(PKG_CONFIG_FOUND)
+  pkg_check_modules(LIBCURL IMPORTED_TARGET libcurl)
+endif()
+if(LIBCURL_FOUND)
+  file(GLOB TK_OTLP_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*.c)
+  target_sources(tkcollector PRIVATE ${TK_OTLP_SOURCES})
+  target_link_libraries(tkcollector PUBLIC PkgConfig::LIBCURL)
+  target_compile_definitions(tkcollector PUBLIC TK_HAVE_OTLP=1)
+  set(TK_HAVE_OTLP ON CACHE INTERNAL "OTLP export is built")
+else()
+  message(STATUS "libcurl not found (pkg-config libcurl): building without OTLP export")
+  set(TK_HAVE_OTLP OFF CACHE INTERNAL "OTLP export is built")
+endif()

@@ -1,0 +1,27 @@
+/* sink/otlp/otlp_sink.h — the OTLP exporter behind the sink interface: a window writer (every
+ * timer's histograms of an interval as OTLP metrics) and an event consumer (timer spans). */
+#ifndef TK_OTLP_SINK_H
+#define TK_OTLP_SINK_H
+
+#include "sink/otlp/otlp.h"
+#include "sink/sink.h"
+
+extern const tk_sink_ops tk_sink_otlp;
+
+/* Opens s as an OTLP sink configured by c (see tk_otlp_config; call tk_otlp_config_from_env()
+ * first for the OTEL_* variables). spans nonzero: its consumer exports sampled timer spans.
+ * Returns 0, -EINVAL, -ENOTSUP (built without libcurl) or -ENOMEM. */
+int tk_sink_otlp_open(tk_sink *s, const tk_otlp_config *c, int spans);
+/* Waits up to timeout_ns for queued requests (call it before tk_sink_close() on SIGTERM).
+ * Returns 0 or -ETIMEDOUT. */
+int tk_sink_otlp_flush(tk_sink *s, uint64_t timeout_ns);
+typedef struct tk_sink_otlp_stats {
+    tk_otlp_stats exp;      /* the exporter's requests */
+    uint64_t pushes;        /* process windows pushed (one request each unless split) */
+    uint64_t spans_offered, spans_kept, spans_capped; /* sampling, rate cap */
+} tk_sink_otlp_stats;
+
+/* The counters so far, for the final report. Not thread-safe with the sink's other calls. */
+void tk_sink_otlp_counts(tk_sink *s, tk_sink_otlp_stats *out);
+
+#endif

@@ -1,0 +1,167 @@
+#!/bin/sh
+# test_otlp_cli.sh — `timekeeper export --otlp` against a receiver on 127.0.0.1: what arrives
+# decodes (protoc) to the counts `report --json --once` gives for the same records; JSON encoding;
+# a 400 is counted and fails the command; --live pushes every interval and flushes on SIGTERM.
+# Usage: test_otlp_cli.sh BIN_DIR SOURCE_DIR
+set -eu
+BIN=$1
+SRC=$2
+PY=/usr/bin/python3
+TK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tk-otlp-cli.XXXXXX")
+export TK_DIR
+RECV=""
+EXP=""
+GW=""
+cleanup() {
+    set +e
+    [ -n "$EXP" ] && kill "$EXP" 2>/dev/null
+    [ -n "$GW" ] && kill "$GW" 2>/dev/null
+    if [ -n "$RECV" ]; then kill "$RECV" 2>/dev/null; wait "$RECV" 2>/dev/null || true; fi
+    rm -rf "$TK_DIR"
+}
+trap cleanup EXIT INT TERM
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# start_receiver DIR SCRIPT: sets RECV and URL
+start_receiver() {
+    if [ -n "$RECV" ]; then kill "$RECV" 2>/dev/null; wait "$RECV" 2>/dev/null || true; fi
+    mkdir -p "$1"
+    $PY "$SRC/tests/otlp_receiver.py" "$1" "$2" &
+    RECV=$!
+    i=0
+    until [ -f "$1/port" ]; do
+        i=$((i + 1)); [ $i -lt 300 ] || fail "receiver did not start"
+        sleep 0.02
+    done
+    URL="http://127.0.0.1:$(cat "$1/port")"
+}
+
+# A program that records a known set of spans, then exits normally (its segment stays).
+"$BIN/top_producer" --timers 4 --rate 4000 --duration 0.5
+
+# protobuf, delta: the decoded counts equal report's totals
+start_receiver "$TK_DIR/r1" 200
+"$BIN/timekeeper" export --otlp "$URL" --service checkout --json > "$TK_DIR/export.json" \
+    || fail "export failed: $(cat "$TK_DIR/export.json")"
+grep -q '"sent":1,' "$TK_DIR/export.json" || fail "one request expected: $(cat "$TK_DIR/export.json")"
+"$BIN/timekeeper" report --once --keep --json > "$TK_DIR/report.json"
+$PY "$SRC/tests/otlp_check.py" "$SRC/tests/data/otlp" "$TK_DIR/r1/0000-metrics.bin" > "$TK_DIR/otlp.txt"
+$PY - "$TK_DIR/report.json" "$TK_DIR/otlp.txt" <<'PYEOF' || fail "OTLP counts differ from report --json"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+totals = {(r["timer"], r["kind"]): r["count"] for r in rows if r["window"] == "total" and r["count"]}
+got = {}
+res = {}
+for line in open(sys.argv[2]):
+    f = line.split()
+    if f[0] == "R":
+        res[f[1]] = " ".join(f[2:])
+    if f[0] == "M" and f[3] == "expo":
+        kv = dict(x.split("=") for x in f[4:])
+        kind = "processing" if f[1].endswith(".processing") else "latency"
+        assert int(kv["count"]) == int(kv["buckets"]) + int(kv["zero"]), line
+        assert kv["temporality"] == "1", line
+        got[(f[2], kind)] = int(kv["count"])
+assert totals, "report saw the records"
+assert got == totals, (got, totals)
+assert res["service.name"] == "checkout", res
+assert res["process.command_line"].startswith("top_producer") or "top_producer" in res["process.command_line"], res
+assert {"host.name", "process.pid"} <= res.keys(), res
+PYEOF
+
+# JSON encoding, cumulative, endpoint from the environment
+start_receiver "$TK_DIR/r2" 200
+OTEL_EXPORTER_OTLP_ENDPOINT="$URL" "$BIN/timekeeper" export --otlp-encoding json \
+    --otlp-temporality cumulative > /dev/null || fail "export --otlp-encoding json failed"
+f=$(ls "$TK_DIR"/r2/*-metrics.json) || fail "no JSON request arrived"
+$PY "$SRC/tests/otlp_check.py" "$SRC/tests/data/otlp" "$f" > "$TK_DIR/r2.txt"
+grep -q 'expo .* temporality=2' "$TK_DIR/r2.txt" || fail "cumulative JSON histogram"
+grep -q '"aggregationTemporality":2' "$f" || fail "enum as an integer"
+
+# 400: not retried, counted, and the command fails
+start_receiver "$TK_DIR/r3" 400
+if "$BIN/timekeeper" export --otlp "$URL" --json > "$TK_DIR/e400.json"; then
+    fail "export succeeded against a 400"
+fi
+grep -q '"rejected":1,' "$TK_DIR/e400.json" || fail "400 not counted: $(cat "$TK_DIR/e400.json")"
+grep -q '"retries":0,' "$TK_DIR/e400.json" || fail "400 retried"
+[ "$(wc -l < "$TK_DIR/r3/log")" -eq 1 ] || fail "400 was sent more than once"
+
+# --live: a push per interval while the program runs; SIGTERM flushes and ends it
+start_receiver "$TK_DIR/r4" 200
+"$BIN/top_producer" --timers 2 --rate 2000 --duration 3 &
+PROD=$!
+"$BIN/timekeeper" export --otlp "$URL" --live --interval 200ms --json > "$TK_DIR/live.json" &
+EXP=$!
+sleep 1.2
+kill -TERM "$EXP"
+wait "$EXP" || fail "export --live did not end cleanly on SIGTERM: $(cat "$TK_DIR/live.json")"
+EXP=""
+kill "$PROD" 2>/dev/null || true
+wait "$PROD" 2>/dev/null || true
+n=$(ls "$TK_DIR"/r4/*-metrics.bin | wc -l)
+[ "$n" -ge 3 ] || fail "export --live pushed $n requests in 1.2 s at 200 ms"
+grep -q '"unsent":0' "$TK_DIR/live.json" || fail "requests left at SIGTERM: $(cat "$TK_DIR/live.json")"
+
+# A receiver that accepts connections and never answers: the rings are still drained on time (no
+# record lost) and every push past the queue is counted as overflow, exactly.
+mkdir -p "$TK_DIR/r5" "$TK_DIR/shm5"
+$PY -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+open(sys.argv[1] + "/port.tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + "/port.tmp", sys.argv[1] + "/port")
+time.sleep(60)
+' "$TK_DIR/r5" &
+HUNG=$!
+i=0
+until [ -f "$TK_DIR/r5/port" ]; do i=$((i + 1)); [ $i -lt 300 ] || fail "listener"; sleep 0.02; done
+TK_DIR="$TK_DIR/shm5" "$BIN/timekeeper" export --otlp "http://127.0.0.1:$(cat "$TK_DIR/r5/port")" --live --interval 100ms \
+    --duration 2 --otlp-queue 2 --otlp-timeout 1s --json > "$TK_DIR/hung.json" &
+EXP=$!
+sleep 0.2
+TK_DIR="$TK_DIR/shm5" "$BIN/top_producer" --timers 4 --rate 100000 --duration 1.5
+wait "$EXP" && fail "export succeeded with nothing delivered"
+EXP=""
+kill "$HUNG" 2>/dev/null; wait "$HUNG" 2>/dev/null || true
+$PY - "$TK_DIR/hung.json" <<'PYEOF' || fail "hung receiver: $(cat "$TK_DIR/hung.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["sent"] == 0 and s["ring_lost"] == 0, s
+assert s["enqueued"] == 2 and s["unsent"] == 2, s
+assert s["pushes"] >= 8, s  # about 15 at 100 ms while the program runs
+assert s["enqueued"] + s["overflow"] == s["pushes"], s  # every push queued or counted
+PYEOF
+
+# --otlp-spans on the gateway example (dressed messages): spans of one message share a trace
+start_receiver "$TK_DIR/r6" 200
+mkdir -p "$TK_DIR/shm6"
+TK_DIR="$TK_DIR/shm6" "$BIN/gateway" --rate 2000 2>/dev/null &
+GW=$!
+sleep 0.3
+TK_DIR="$TK_DIR/shm6" "$BIN/timekeeper" export --otlp "$URL" --otlp-spans --sample 0.2 --duration 1 \
+    --json > "$TK_DIR/spans.json" || fail "export --otlp-spans: $(cat "$TK_DIR/spans.json")"
+kill "$GW" 2>/dev/null; wait "$GW" 2>/dev/null || true
+GW=""
+for f in "$TK_DIR"/r6/*-traces.bin; do
+    $PY "$SRC/tests/otlp_check.py" "$SRC/tests/data/otlp" "$f"
+done > "$TK_DIR/spans.txt"
+$PY - "$TK_DIR/spans.json" "$TK_DIR/spans.txt" <<'PYEOF' || fail "spans: $(cat "$TK_DIR/spans.json")"
+import collections, json, sys
+s = json.load(open(sys.argv[1]))
+spans = [l.split() for l in open(sys.argv[2]) if l.startswith("S ")]
+assert len(spans) == s["spans_kept"] > 0, (len(spans), s)
+assert 0.1 < s["spans_kept"] / s["spans_offered"] < 0.3, s  # --sample 0.2, per trace
+by_trace = collections.defaultdict(set)
+for _, name, trace, span, start, end in spans:
+    assert int(end) >= int(start) > 1e18, (start, end)  # Unix ns
+    by_trace[trace].add(name)
+stages = [t for t, names in by_trace.items() if {"gw.ingest", "gw.publisher"} <= names]
+assert len(stages) > 10, "messages traced from ingest to publisher: %d" % len(stages)
+PYEOF
+
+# usage errors
+if "$BIN/timekeeper" export 2>/dev/null; then fail "export without an endpoint succeeded"; fi
+if "$BIN/timekeeper" export --otlp "$URL" --otlp-encoding xml 2>/dev/null; then fail "bad encoding accepted"; fi
+if "$BIN/timekeeper" export --otlp "$URL" --sample 0.5 2>/dev/null; then fail "--sample without --otlp-spans"; fi
+echo "ok"
