@@ -6,12 +6,11 @@
 #include "agg/window.h"
 #include "core/core.h"
 
-enum { OPT_DIR = 256 };
 
 static const cli_option options[] = {
     {"json", 'j', NULL, "one JSON object per process"},
     {"pid", 'p', "PID", "only this process"},
-    {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     {0},
 };
 
@@ -37,7 +36,7 @@ static int on_option(void *ctx, int key, const char *arg)
     case 'j': o->json = 1; return 0;
     case 'p':
         return cli_option_pid(&cmd_list_def, arg, &o->pid);
-    case OPT_DIR: o->dir = arg; return 0;
+    case 'd': o->dir = arg; return 0;
     }
     return CLI_USAGE;
 }
@@ -64,9 +63,8 @@ static int cmd_list(int argc, char **argv)
         return cli_usage_error(&cmd_list_def, "unexpected argument '%s'", argv[first]);
     tkc_core_options co = {.dir = o.dir, .pid = o.pid};
     tkc_core *c;
-    int r = tkc_core_open(&co, &c);
-    if (r != 0)
-        return cli_error("list", "%s", strerror(-r));
+    if (cli_open_core("list", &co, &c) != 0)
+        return CLI_FAIL;
     tka_agg *a = tka_agg_new(NULL);
     if (!a || tkc_core_subscribe(c, tka_agg_consumer(a)) != 0) {
         tkc_core_close(c);

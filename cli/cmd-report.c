@@ -12,17 +12,17 @@
 #include "report.h"
 #include "sink/sink.h"
 
-enum { OPT_KEEP = 256, OPT_SUBTRACT, OPT_DIR };
+enum { OPT_KEEP = 256, OPT_SUBTRACT };
 
 static const cli_option options[] = {
-    {"interval", 'i', "S", "seconds per interval (default 1; 0.05 .. 3600)"},
+    {"interval", 'i', "TIME", "length of an interval: 100ms, 1s, 2m; no unit: seconds (default 1s; 50ms .. 1h)"},
     {"count", 'n', "N", "stop after N intervals and print the totals"},
     {"once", '1', NULL, "drain what is there now, print the totals and exit"},
     {"pid", 'p', "PID", "only this process"},
-    {"timer", 't', "GLOB", "only timers whose name matches GLOB (fnmatch, e.g. 'gw.*')"},
+    {"timer", 't', "PATTERN", "only timers whose name contains PATTERN, or matches it as a glob when it has * ? [ (any case)"},
     {"json", 'j', NULL, "one JSON object per line and statistic (see timekeeper(1))"},
     {"csv", 'c', NULL, "CSV: a header line, then one row per statistic (see timekeeper(1))"},
-    {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     {"keep", OPT_KEEP, NULL, "do not remove the segments of exited processes"},
     {"subtract-clock", OPT_SUBTRACT, NULL, "subtract the measured cost of a clock read from processing times"},
     {0},
@@ -39,7 +39,8 @@ typedef struct report_opts {
 static int cmd_report(int argc, char **argv);
 const cli_command cmd_report_def = {
     "report", cmd_report, "print timer statistics per interval, then the totals",
-    "[--interval S] [--count N] [--once] [--pid P] [--timer GLOB] [--json|--csv]",
+    "[--interval TIME] [--count N] [--once] [--pid P] [--timer PATTERN] [--json|--csv] [--dir DIR]\n"
+    "       [--keep] [--subtract-clock]",
     "Attaches to every instrumented process of this user (and to new ones as they appear),\n"
     "drains their rings and prints, per timer and kind (processing, latency): count, rate,\n"
     "min, avg, p50, p90, p99, p99.9, max and the records lost to ring overwrites. Runs until\n"
@@ -55,8 +56,8 @@ static int on_option(void *ctx, int key, const char *arg)
     report_opts *o = ctx;
     switch (key) {
     case 'i':
-        if (cli_parse_double(arg, 0.05, 3600, &o->interval))
-            return cli_usage_error(&cmd_report_def, "--interval wants seconds in [0.05, 3600], not '%s'", arg);
+        if (cli_parse_seconds(arg, 0.05, 3600, &o->interval))
+            return cli_usage_error(&cmd_report_def, "--interval wants a time in [50ms, 1h] (100ms, 1s, 2m), not '%s'", arg);
         return 0;
     case 'n':
         if (cli_parse_u64(arg, 1, UINT32_MAX, &o->count))
@@ -68,7 +69,7 @@ static int on_option(void *ctx, int key, const char *arg)
     case 't': o->timer = arg; return 0;
     case 'j': o->json = 1; return 0;
     case 'c': o->csv = 1; return 0;
-    case OPT_DIR: o->dir = arg; return 0;
+    case 'd': o->dir = arg; return 0;
     case OPT_KEEP: o->keep = 1; return 0;
     case OPT_SUBTRACT: o->subtract = 1; return 0;
     }
@@ -106,9 +107,8 @@ static int cmd_report(int argc, char **argv)
     tkc_core_options co = {.dir = o.dir, .pid = o.pid};
     tka_options ao = {.timer_glob = o.timer, .overhead_ns = overhead};
     tkc_core *core;
-    int r = tkc_core_open(&co, &core);
-    if (r != 0)
-        return cli_error("report", "%s", strerror(-r));
+    if (cli_open_core("report", &co, &core) != 0)
+        return CLI_FAIL;
     tka_agg *agg = tka_agg_new(&ao);
     tkc_consumer remover = {.ctx = core, .proc_exited = remove_exited};
     tkc_driver *d = agg ? tkc_driver_new(core, NULL) : NULL;

@@ -16,7 +16,9 @@
 
 #include "cli.h"
 #include "collector.h"
+#include "core/core.h"
 #include "core/driver.h"
+#include "util/fmt.h"
 #include "report.h"
 #include "tui-model.h"
 #include "tui-plot.h"
@@ -25,15 +27,15 @@
 #define FIRST_FRAME_NS 250000000ull
 #define EXITED_KEEP_NS 60000000000ull
 
-enum { OPT_DIR = 256, OPT_KEEP, OPT_HISTORY, OPT_SILENCE, OPT_NO_COLOR, OPT_SUBTRACT };
+enum { OPT_KEEP = 256, OPT_HISTORY, OPT_NO_COLOR, OPT_SUBTRACT };
 
 static const cli_option options[] = {
-    {"interval", 'i', "S", "seconds per sampling interval, one plot point each (default 1; 0.05 .. 3600)"},
+    {"interval", 'i', "TIME", "sampling interval, one plot point each: 100ms, 1s, 2m (default 1s; 50ms .. 1h)"},
     {"pid", 'p', "PID", "only this process"},
-    {"timer", 't', "GLOB", "only timers whose name matches GLOB (fnmatch, e.g. 'gw.*')"},
-    {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    {"timer", 't', "PATTERN", "only timers whose name contains PATTERN, or matches it as a glob when it has * ? [ (any case)"},
+    {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     {"history", OPT_HISTORY, "N", "intervals kept for the plots (default 600; 10 .. 100000)"},
-    {"max-silence", OPT_SILENCE, "S", "seconds without a record before a process or timer is quiet (default 5)"},
+    {"max-silence", 's', "TIME", "time without a record before a process or timer is quiet (default 5s)"},
     {"keep", OPT_KEEP, NULL, "do not remove the segments of exited processes"},
     {"no-color", OPT_NO_COLOR, NULL, "no colours even when the terminal has them (also: NO_COLOR=1)"},
     {"subtract-clock", OPT_SUBTRACT, NULL, "subtract the measured cost of a clock read from processing times"},
@@ -50,7 +52,8 @@ typedef struct top_opts {
 static int cmd_top(int argc, char **argv);
 const cli_command cmd_top_def = {
     "top", cmd_top, "live terminal UI: timers, health and plots over time",
-    "[--interval S] [--pid P] [--timer GLOB] [--dir DIR] [--history N] [--max-silence S]",
+    "[--interval TIME] [--pid P] [--timer PATTERN] [--dir DIR] [--history N]\n"
+    "       [--max-silence TIME] [--keep] [--no-color] [--subtract-clock]",
     "Shows every timer of every instrumented process of this user, grouped by process, with\n"
     "the statistics of the latest interval (count, rate, avg, p50, p99, max, lost), a header\n"
     "saying whether every live process reported within --max-silence seconds, and for the\n"
@@ -67,24 +70,24 @@ static int on_option(void *ctx, int key, const char *arg)
     top_opts *o = ctx;
     switch (key) {
     case 'i':
-        if (cli_parse_double(arg, 0.05, 3600, &o->interval))
-            return cli_usage_error(&cmd_top_def, "--interval wants seconds in [0.05, 3600], not '%s'", arg);
+        if (cli_parse_seconds(arg, 0.05, 3600, &o->interval))
+            return cli_usage_error(&cmd_top_def, "--interval wants a time in [50ms, 1h] (100ms, 1s, 2m), not '%s'", arg);
         return 0;
     case 'p':
         return cli_option_pid(&cmd_top_def, arg, &o->pid);
     case 't':
         o->timer = arg;
         return 0;
-    case OPT_DIR:
+    case 'd':
         o->dir = arg;
         return 0;
     case OPT_HISTORY:
         if (cli_parse_u64(arg, 10, 100000, &o->history))
             return cli_usage_error(&cmd_top_def, "--history wants a number in [10, 100000], not '%s'", arg);
         return 0;
-    case OPT_SILENCE:
-        if (cli_parse_double(arg, 0.001, 86400.0 * 365, &o->max_silence))
-            return cli_usage_error(&cmd_top_def, "--max-silence wants seconds > 0, not '%s'", arg);
+    case 's':
+        if (cli_parse_seconds(arg, 0.001, 86400.0 * 365, &o->max_silence))
+            return cli_usage_error(&cmd_top_def, "--max-silence wants a time > 0 (500ms, 5s, 1m), not '%s'", arg);
         return 0;
     case OPT_KEEP:
         o->keep = 1;
@@ -347,8 +350,15 @@ static int cmd_top(int argc, char **argv)
                         "output\n", isatty(STDOUT_FILENO) ? "stdin" : "stdout");
         return CLI_USAGE;
     }
+    {   /* the directory and --pid checked before the screen is taken */
+        tkc_core_options cco = {.dir = o.dir, .pid = o.pid, .quiet = 1};
+        tkc_core *cc;
+        if (cli_open_core("top", &cco, &cc) != 0)
+            return CLI_FAIL;
+        tkc_core_close(cc);
+    }
     setlocale(LC_ALL, "");
-    int utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+    int utf8 = tk_fmt_unicode(); /* chosen from the locale in main(), as for every command */
 
     collector_options co = {.dir = o.dir, .keep = o.keep, .pid = o.pid, .timer_glob = o.timer,
                             .quiet = 1 /* stderr would scribble over the screen */};

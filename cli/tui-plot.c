@@ -1,6 +1,7 @@
 /* tui-plot.c — the cell canvas of `timekeeper top`, adaptive-unit number formatting and plots of
  * per-interval statistics over time. */
 #include "tui-plot.h"
+#include "util/fmt.h"
 
 #include <errno.h>
 #include <math.h>
@@ -162,14 +163,8 @@ char *tui_fmt_ns(char *buf, size_t n, double ns, int utf8)
 {
     if (!(ns >= 0)) /* also NaN */
         snprintf(buf, n, "-");
-    else if (ns < 999.5)
-        snprintf(buf, n, "%.0fns", ns);
-    else if (ns < 999.5e3)
-        fmt3(buf, n, ns / 1e3, utf8 ? "µs" : "us");
-    else if (ns < 999.5e6)
-        fmt3(buf, n, ns / 1e6, "ms");
     else if (ns < 999.5e9)
-        fmt3(buf, n, ns / 1e9, "s");
+        tk_fmt_ns_u(buf, n, ns, utf8); /* the one formatter of every command */
     else
         snprintf(buf, n, "%.0fs", ns / 1e9);
     return buf;

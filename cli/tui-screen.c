@@ -1,9 +1,9 @@
 /* tui-screen.c — the view of `timekeeper top` (selection, toggles, filter), its keys, and the
  * drawing of the whole screen into a canvas: header, timer list, panes, footer, help. */
 #include "tui-screen.h"
+#include "util/match.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,15 +41,8 @@ static int hidden(const tui_timer *t)
     return t->count_total[KIND_PROCESSING] == 0 && strcmp(t->name, "(invalid)") == 0;
 }
 
-/* A substring (any case) of the timer name, or an fnmatch pattern when it has * ? or [. */
-static int filter_match(const char *filter, const char *name)
-{
-    if (!*filter)
-        return 1;
-    if (strpbrk(filter, "*?["))
-        return fnmatch(filter, name, FNM_CASEFOLD) == 0;
-    return strcasestr(name, filter) != NULL;
-}
+/* The one rule of --timer (util/match.h): a substring, or a glob when it has * ? or [. */
+static int filter_match(const char *filter, const char *name) { return tk_name_match(filter, name); }
 
 static void select_row(tui_view *v, size_t at)
 {

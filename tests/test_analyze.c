@@ -453,7 +453,9 @@ static void test_fast_and_slow_paths_are_separated(void **state)
     analyze_spec_free(s);
 }
 
-/* On every path, avg(total) = sum of avg(component) + avg(remainder). */
+/* On every path, the parts' time adds up to the total's: sum over parts of avg(part) x the
+ * sequences that went through it = avg(total) x count(total). A component is averaged only over
+ * the sequences where it occurred (no zeros for the others). */
 static void test_path_averages_of_components_and_remainder_add_up_to_the_total(void **state)
 {
     (void)state;
@@ -464,8 +466,15 @@ static void test_path_averages_of_components_and_remainder_add_up_to_the_total(v
     for (int p = 0; p < 3; p++) {
         hist_summary tot = total(a, "send_and_await", paths[p]);
         double sum = 0;
-        for (int i = 0; i < 5; i++)
-            sum += part(a, "send_and_await", paths[p], names[i], NULL).avg;
+        for (int i = 0; i < 5; i++) {
+            uint64_t seen = 0;
+            hist_summary h = part(a, "send_and_await", paths[p], names[i], &seen);
+            assert_u64_equal(seen, h.count, "path %s, %s: the part's statistics cover the sequences "
+                             "it occurred in", paths[p] ? paths[p] : "all", names[i]);
+            if (seen)
+                assert_true(h.min > 0 || (print_error("%s: min 0\n", names[i]), 0));
+            sum += h.avg * (double)seen / (double)tot.count;
+        }
         assert_double_near(tot.avg, sum, 1e-6, "path %s: avg total vs sum of parts",
                            paths[p] ? paths[p] : "all");
     }
@@ -996,7 +1005,8 @@ typedef struct run_result {
 
 /* Runs `timekeeper analyze ARGS` (words split at spaces) in tests/data/analyze, with stdin from
  * `input` there (NULL: /dev/null). Kills it after 30 s. */
-static run_result run_analyze(const char *args, const char *input)
+/* Runs `timekeeper analyze ARGS` in the fixtures folder under the locale lang (LC_ALL). */
+static run_result run_analyze_lang(const char *args, const char *input, const char *lang)
 {
     const char *bin = getenv("TK_BIN");
     if (!bin) {
@@ -1014,13 +1024,22 @@ static run_result run_analyze(const char *args, const char *input)
         argv[n++] = w;
     run_result r = {.run = malloc(sizeof *r.run)};
     assert_non_null(r.run);
-    tu_spawn(&(tu_spawn_options){.exe = exe, .args = argv, .cwd = dir,
+    char lc_all[64];
+    snprintf(lc_all, sizeof lc_all, "LC_ALL=%s", lang);
+    const char *const env[] = {lc_all, NULL};
+    tu_spawn(&(tu_spawn_options){.exe = exe, .args = argv, .cwd = dir, .env_set = env,
                                  .stdin_path = input ? input : "/dev/null", .timeout_s = 30},
              r.run);
     r.status = WIFEXITED(r.run->status) ? WEXITSTATUS(r.run->status) : -1;
     r.out = r.run->out;
     r.err = r.run->err;
     return r;
+}
+
+/* The same under LC_ALL=C (so microseconds print as us). */
+static run_result run_analyze(const char *args, const char *input)
+{
+    return run_analyze_lang(args, input, "C");
 }
 
 static void run_free(run_result *r)
@@ -1034,10 +1053,14 @@ static void test_cli_table_shows_the_breakdown_with_adaptive_units(void **state)
     run_result r = run_analyze("--spec reference.spec slow-path.log", NULL);
     assert_int_equal(r.status, 0);
     assert_contains(r.out, "select_wait", "table");
-    assert_contains(r.out, "5.00 ms", "select wait in ms");
-    assert_contains(r.out, "400 ns", "ffi send in ns");
+    assert_contains(r.out, "5.00ms", "select wait in ms");
+    assert_contains(r.out, "400ns", "ffi send in ns");
     assert_contains(r.out, "python_overhead", "remainder row");
-    assert_contains(r.out, "999 us", "python overhead in us");
+    assert_contains(r.out, "999us", "python overhead in us under LC_ALL=C");
+    run_free(&r);
+    r = run_analyze_lang("--spec reference.spec slow-path.log", NULL, "C.UTF-8");
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "999µs", "python overhead in µs under a UTF-8 locale");
     run_free(&r);
 }
 
@@ -1194,7 +1217,7 @@ static void test_cli_command_timeline_and_an_absent_command(void **state)
     assert_int_equal(r.status, 0);
     assert_contains(r.out, "command 42: 12 points", "timeline title");
     assert_contains(r.out, "PY_BEFORE_ASYNC_SEND", "the '-' point");
-    assert_contains(r.out, "5.0007 ms", "exact offset of AFTER_SELECT");
+    assert_contains(r.out, "5.0007ms", "exact offset of AFTER_SELECT");
     run_free(&r);
     r = run_analyze("--command 7 slow-path.log", NULL);
     assert_int_equal(r.status, 1);

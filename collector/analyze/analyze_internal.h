@@ -55,8 +55,8 @@ typedef struct label_info {
     uint64_t ends; /* paths whose `ends` glob it matches */
 } label_info;
 
-/* Statistics of one total on one path: the total, each component (per-sequence sum, 0 where it did
- * not occur) and the remainder (last part). */
+/* Statistics of one total on one path: the total, each component (per-sequence sum, over the
+ * sequences where it occurred: seen[k] of them) and the remainder (last part). */
 typedef struct breakdown {
     hist *total;
     hist *part[ANALYZE_MAX_INTERVALS + 1];

@@ -7,33 +7,15 @@
 #include <string.h>
 
 /* ---- formatting helpers ------------------------------------------------------------------------- */
-/* A duration with 3 significant digits and an adaptive unit: "412 ns", "5.00 us", "12.3 ms". */
-static const char *dur(double ns, char *buf, size_t size)
-{
-    static const char *const units[] = {"ns", "us", "ms", "s"};
-    double v = ns < 0 ? -ns : ns;
-    const char *sign = ns < 0 ? "-" : "";
-    int u = 0;
-    while (u < 3 && v >= 999.5) {
-        v /= 1000;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, size, "%s%.0f ns", sign, v);
-    else if (v < 9.995)
-        snprintf(buf, size, "%s%.2f %s", sign, v, units[u]);
-    else if (v < 99.95)
-        snprintf(buf, size, "%s%.1f %s", sign, v, units[u]);
-    else
-        snprintf(buf, size, "%s%.0f %s", sign, v, units[u]);
-    return buf;
-}
+/* A duration with 3 significant digits and an adaptive unit, the one style of every command
+ * (util/fmt.h): "412ns", "5.00µs" (us outside a UTF-8 locale), "12.3ms". */
+static const char *dur(double ns, char *buf, size_t size) { return tk_fmt_ns(buf, size, ns); }
 
-/* A duration exact to the ns, in an adaptive unit, trailing zeros trimmed: "400 ns", "5.7 us",
- * "5.0007 ms". For timelines, where every ns may matter. */
+/* A duration exact to the ns, in an adaptive unit, trailing zeros trimmed: "400ns", "5.7µs",
+ * "5.0007ms". For timelines, where every ns may matter. */
 static const char *dur_exact(int64_t ns, char *buf, size_t size)
 {
-    static const char *const units[] = {"ns", "us", "ms", "s"};
+    const char *const units[] = {"ns", tk_fmt_unicode() ? "µs" : "us", "ms", "s"};
     uint64_t v = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns, scale = 1;
     int u = 0;
     while (u < 3 && v >= scale * 1000) {
@@ -50,7 +32,7 @@ static const char *dur_exact(int64_t ns, char *buf, size_t size)
         if (n == 1)
             frac[0] = '\0';
     }
-    snprintf(buf, size, "%s%llu%s %s", ns < 0 ? "-" : "", (unsigned long long)(v / scale), frac,
+    snprintf(buf, size, "%s%llu%s%s", ns < 0 ? "-" : "", (unsigned long long)(v / scale), frac,
              units[u]);
     return buf;
 }
@@ -239,7 +221,9 @@ static void table_breakdown(const analyze *a, FILE *out, int w, const spec_total
         hist_summary h;
         hist_summarize(b->part[k], &h);
         const char *name = k < T->ncomp ? a->spec->iv[T->comp[k]].name : T->remainder;
-        table_row(out, w, "    ", name, b->seen[k], &h, tot.avg > 0 ? 100.0 * h.avg / tot.avg : 0);
+        /* share of the time of the whole path: the part's sum over the total's sum */
+        double tsum = tot.avg * (double)tot.count;
+        table_row(out, w, "    ", name, b->seen[k], &h, tsum > 0 ? 100.0 * h.avg * (double)h.count / tsum : 0);
     }
 }
 

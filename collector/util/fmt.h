@@ -14,6 +14,9 @@ int tk_fmt_unicode(void);
 /* A duration in ns with 3 significant digits and an adapted unit (ns, µs, ms, s): "431ns",
  * "3.14µs", "2.59ms", "1.20s". Returns buf. */
 const char *tk_fmt_ns(char *buf, size_t len, double ns);
+/* The same with the micro sign chosen by the caller (unicode: 1 µs, 0 us), and a leading '-' for a
+ * negative duration. Returns buf. */
+const char *tk_fmt_ns_u(char *buf, size_t len, double ns, int unicode);
 /* A rate per second with k/M/G suffixes ("20.1k"). Returns buf. */
 const char *tk_fmt_rate(char *buf, size_t len, double hz);
 /* A count with k/M/G suffixes past 10 000 ("460k"). Returns buf. */
