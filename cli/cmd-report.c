@@ -80,6 +80,15 @@ static int on_option(void *ctx, int key, const char *arg)
  * identity was verified only). */
 static void remove_exited(void *ctx, const tkc_proc *p) { tkc_core_remove_segment(ctx, p); }
 
+/* Timers that passed the --timer filter, in every process. */
+static size_t timers_shown(const tka_agg *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < tka_agg_proc_count(a); i++)
+        n += tka_proc_timer_count(tka_agg_proc(a, i));
+    return n;
+}
+
 static void fill_view(tk_window_view *v, const tka_agg *a, tka_window w, double secs,
                       uint64_t overhead)
 {
@@ -153,6 +162,9 @@ static int cmd_report(int argc, char **argv)
     if (!o.json && !o.csv && tkc_core_proc_count(core) == 0)
         fprintf(stderr, "timekeeper report: no instrumented process found in %s\n",
                 tkc_core_dir(core));
+    else if (o.timer && timers_shown(agg) == 0)
+        fprintf(stderr, "timekeeper report: no timer matches --timer '%s' (a word matches as a "
+                        "substring, * ? [ as a glob)\n", o.timer);
     tkc_driver_free(d);
     tkc_core_close(core); /* before the consumers it tells that processes go */
     tka_agg_free(agg);

@@ -1064,6 +1064,87 @@ static void test_cli_table_shows_the_breakdown_with_adaptive_units(void **state)
     run_free(&r);
 }
 
+/* The breakdown says where each path's time goes in one line, what each part measures (its labels
+ * and the comment of its spec line), and a component that a path never went through is neither
+ * counted nor averaged there as zeros. */
+static void test_cli_breakdown_has_a_headline_the_meaning_of_parts_and_no_zero_components(void **state)
+{
+    (void)state;
+    run_result r = run_analyze("--spec reference.spec mixed.log", NULL);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "fast path: 50.0% python_overhead; slow path: 90.9% select_wait",
+                    "headline of send_and_await");
+    assert_contains(r.out, "select_wait      *BEFORE_SELECT -> *AFTER_SELECT", "legend: labels");
+    assert_contains(r.out, "python_overhead  the rest of send_and_await", "legend: remainder");
+    /* "all": 3 sequences, one selected: select_wait counts 1 and its p50 is its one value */
+    assert_contains(r.out, "    select_wait              1    10.0us    10.0us", "select_wait on all");
+    assert_not_contains(r.out, " 0ns ", "no zero-valued statistic");
+    run_free(&r);
+    char spec[] = "/tmp/tk-test-spec-XXXXXX";
+    int fd = mkstemp(spec);
+    assert_true(fd >= 0);
+    const char text[] = "interval wait = *BEFORE_SELECT -> *AFTER_SELECT  # waiting for the wake-up\n"
+                        "total all = PY_SEND_AND_AWAIT_ENTRY -> PY_SEND_AND_AWAIT_EXIT_*\n"
+                        "  components = wait\n"
+                        "  remainder = rest   # Python between the calls\n";
+    assert_true(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+    close(fd);
+    char args[128];
+    snprintf(args, sizeof args, "--spec %s mixed.log", spec);
+    r = run_analyze(args, NULL);
+    unlink(spec);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "wait             waiting for the wake-up (*BEFORE_SELECT -> *AFTER_SELECT)",
+                    "legend: the comment of the interval's line");
+    assert_contains(r.out, "rest             Python between the calls (the rest of all",
+                    "legend: the comment of the remainder's line");
+    run_free(&r);
+}
+
+/* No point at all (empty, binary or unrelated input) is a failure: exit 1 with a word on stderr. */
+static void test_cli_input_without_points_exits_1(void **state)
+{
+    (void)state;
+    char bin[] = "/tmp/tk-test-bin-XXXXXX";
+    int fd = mkstemp(bin);
+    assert_true(fd >= 0);
+    unsigned char junk[4096];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (unsigned char)(i * 7919u >> 3);
+    assert_true(write(fd, junk, sizeof junk) == (ssize_t)sizeof junk);
+    close(fd);
+    const char *inputs[] = {"/dev/null", bin, "bad.spec"};
+    for (size_t i = 0; i < 3; i++) {
+        run_result r = run_analyze(inputs[i], NULL);
+        assert_true(r.status == 1 || (print_error("analyze %s: exit %d\n", inputs[i], r.status), 0));
+        assert_contains(r.err, "no TIMING points", "analyze %s: stderr", inputs[i]);
+        run_free(&r);
+    }
+    unlink(bin);
+    run_result r = run_analyze("seed-sample.log", NULL);
+    assert_int_equal(r.status, 0);
+    run_free(&r);
+}
+
+/* Points past the label limit are not silently ignored: a warning says how many. */
+static void test_cli_labels_past_the_limit_are_warned_about(void **state)
+{
+    (void)state;
+    char log[] = "/tmp/tk-test-labels-XXXXXX";
+    int fd = mkstemp(log);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    for (int i = 0; i < ANALYZE_MAX_LABELS + 100; i++)
+        fprintf(f, "TIMING,L%d,%d,1,%d,1,\n", i, i * 10, i);
+    fclose(f);
+    run_result r = run_analyze(log, NULL);
+    unlink(log);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.err, "warning: 100 of", "the dropped points counted on stderr");
+    assert_contains(r.err, "distinct labels", "and why");
+    run_free(&r);
+}
+
 static void test_cli_json_output_parses_and_has_the_documented_keys(void **state)
 {
     (void)state;
@@ -1316,6 +1397,9 @@ int main(void)
         cmocka_unit_test(test_timeline_lists_the_points_of_one_command_with_offsets_and_deltas),
         cmocka_unit_test(test_json_output_is_valid_even_with_odd_bytes_in_labels_and_context),
         cmocka_unit_test(test_cli_table_shows_the_breakdown_with_adaptive_units),
+        cmocka_unit_test(test_cli_breakdown_has_a_headline_the_meaning_of_parts_and_no_zero_components),
+        cmocka_unit_test(test_cli_input_without_points_exits_1),
+        cmocka_unit_test(test_cli_labels_past_the_limit_are_warned_about),
         cmocka_unit_test(test_cli_json_output_parses_and_has_the_documented_keys),
         cmocka_unit_test(test_cli_csv_starts_with_the_header_and_has_one_row_per_statistic),
         cmocka_unit_test(test_cli_bad_usage_exits_2),

@@ -73,6 +73,21 @@ const char *tk_fmt_count(char *buf, size_t len, uint64_t n)
     return buf;
 }
 
+int tk_fmt_columns(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+int tk_fput_col(FILE *f, const char *s, int width)
+{
+    int pad = width - tk_fmt_columns(s);
+    fprintf(f, " %*s", pad > 0 ? pad : 0, "");
+    return fputs(s, f) == EOF ? -1 : 0;
+}
+
 int tk_parse_duration(const char *s, double *seconds)
 {
     static const struct { const char *unit; double scale; } units[] = {

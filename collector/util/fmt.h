@@ -21,6 +21,11 @@ const char *tk_fmt_ns_u(char *buf, size_t len, double ns, int unicode);
 const char *tk_fmt_rate(char *buf, size_t len, double hz);
 /* A count with k/M/G suffixes past 10 000 ("460k"). Returns buf. */
 const char *tk_fmt_count(char *buf, size_t len, uint64_t n);
+/* Columns that the UTF-8 string s takes on a terminal (one per character: "µs" is 2). */
+int tk_fmt_columns(const char *s);
+/* Writes s right-aligned in width columns (by characters, not bytes, so µ keeps tables aligned),
+ * with a space before it. Returns 0 or -1 when the stream failed. */
+int tk_fput_col(FILE *f, const char *s, int width);
 /* Parses a duration: a number with an optional unit ns, us, µs, ms, s, m, h (no unit: seconds).
  * Returns 0 and the value in seconds, or -1 for anything else. */
 int tk_parse_duration(const char *s, double *seconds);
