@@ -54,13 +54,16 @@ const cli_command cmd_top_def = {
     "top", cmd_top, "live terminal UI: timers, health and plots over time",
     "[--interval TIME] [--pid P] [--timer PATTERN] [--dir DIR] [--history N]\n"
     "       [--max-silence TIME] [--keep] [--no-color] [--subtract-clock]",
-    "Shows every timer of every instrumented process of this user, grouped by process, with\n"
-    "the statistics of the latest interval (count, rate, avg, p50, p99, max, lost), a header\n"
-    "saying whether every live process reported within --max-silence seconds, and for the\n"
-    "selected timer plots over time of its per-interval latency and processing time.\n"
-    "Keys: a m M e toggle the avg/min/max/median series, l b latency/processing pane,\n"
-    "+ - longer/shorter interval, space pause, arrows PgUp PgDn Home End select, / filter,\n"
-    "? help, q quit. Starting, pausing and quitting it has no effect on the programs watched.\n"
+    "Shows every timer of every instrumented process of this user, grouped by process: COUNT\n"
+    "(records since top started, the rings' earlier backlog not included) and RATE (latest\n"
+    "interval) of every record, then the latest interval's avg, p50, p99, max of the focused\n"
+    "pane's kind ('no origin' in the latency columns of a timer whose records carry none) and\n"
+    "LOST; a header saying whether every live process reported within --max-silence; and for\n"
+    "the selected timer plots over time of its per-interval latency and processing time.\n"
+    "Keys: a m M e p toggle the avg/min/max/median/p99 series, z y axis from 0 / zoomed / log,\n"
+    "l b latency/processing pane, + - longer/shorter interval, space pause, arrows PgUp PgDn\n"
+    "Home End select, < > sort column, I reverse the sort, / filter, ? help, q quit.\n"
+    "Starting, pausing and quitting it has no effect on the programs watched.\n"
     "Needs a terminal; 'timekeeper report' prints the same statistics as text.",
     options,
 };
@@ -122,7 +125,7 @@ static void term_styles(term *t, int color)
         [TUI_S_PANE_OFF] = A_UNDERLINE,      [TUI_S_BAR] = A_REVERSE,
         [TUI_S_KEY] = A_BOLD,                [TUI_S_AVG] = A_BOLD,
         [TUI_S_MIN] = A_NORMAL,              [TUI_S_MAX] = A_NORMAL,
-        [TUI_S_P50] = A_NORMAL,
+        [TUI_S_P50] = A_NORMAL,              [TUI_S_P99] = A_BOLD,
     };
     memcpy(t->attr, mono, sizeof mono);
     memset(t->pair, 0, sizeof t->pair);
@@ -144,6 +147,7 @@ static void term_styles(term *t, int color)
         {TUI_S_MIN, COLOR_CYAN, -1, A_BOLD},
         {TUI_S_MAX, COLOR_RED, -1, A_BOLD},
         {TUI_S_P50, COLOR_MAGENTA, -1, A_BOLD},
+        {TUI_S_P99, COLOR_YELLOW, -1, A_BOLD},
     };
     int defaults = use_default_colors() == OK;
     for (size_t i = 0; i < sizeof colored / sizeof colored[0]; i++) {
