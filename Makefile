@@ -31,6 +31,9 @@ demo: deps
 async-flow: build
 	@sh examples/async-flow/run.sh --build $(BUILD)
 
+event-pipeline: build
+	@sh examples/event-pipeline/run.sh $(BUILD)
+
 calibrate-python: build
 	@PYTHONPATH=$(BUILD)/python /usr/bin/python3 -m timekeeper.calibrate
 

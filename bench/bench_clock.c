@@ -142,7 +142,7 @@ static void on_point(void *arg, const collector_point *p)
 static int collector_main(void *arg)
 {
     shared *sh = arg;
-    collector_options o = {.dir = sh->dir, .keep = 1, .quiet = 1};
+    collector_options o = {.dir = sh->dir, .quiet = 1};
     collector *c = NULL;
     col_ctx cc = {sh, {0}, 0};
     if (collector_open(&o, &c) != 0) {

@@ -114,7 +114,7 @@ int main(int argc, char **argv)
             return 1;
         }
 
-    collector_options co = {.dir = dir, .keep = 1, .quiet = 1};
+    collector_options co = {.dir = dir, .quiet = 1};
     collector *c = NULL;
     if (collector_open(&co, &c) != 0 || collector_scan(c) != 1) {
         fprintf(stderr, "bench_drain: the collector did not attach to the segment in %s\n", dir);

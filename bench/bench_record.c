@@ -198,7 +198,7 @@ typedef struct control {
 static int collector_main(void *arg)
 {
     control *ctl = arg;
-    collector_options o = {.dir = ctl->dir, .keep = 1, .quiet = 1};
+    collector_options o = {.dir = ctl->dir, .quiet = 1};
     collector *c = NULL;
     if (collector_open(&o, &c) != 0) {
         ctl->failed = 1;

@@ -50,7 +50,7 @@ static int collector_main(void *arg)
     soak *s = arg;
     if (s->nice && setpriority(PRIO_PROCESS, 0, s->nice) != 0)
         fprintf(stderr, "bench_soak: setpriority(%d): %s\n", s->nice, strerror(errno));
-    collector_options o = {.dir = s->dir, .keep = 1, .quiet = 1};
+    collector_options o = {.dir = s->dir, .quiet = 1};
     collector *c = NULL;
     double *gaps = malloc(MAX_GAPS * sizeof *gaps), *drains = malloc(MAX_GAPS * sizeof *drains);
     if (!gaps || !drains || collector_open(&o, &c) != 0) {

@@ -58,6 +58,7 @@ echo
 run bench_record $quick
 run bench_drain $quick
 run bench_hist $quick
+run bench_recorder $quick
 run bench_soak $quick
 run bench_clock $quick
 run timekeeper calibrate $quick
@@ -89,7 +90,7 @@ fi
 
 echo
 echo "== summary ($(($(date +%s) - start_all)) s; load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))"
-for name in bench_record bench_drain bench_hist bench_soak bench_clock bench_analyze bench_top; do
+for name in bench_record bench_drain bench_hist bench_recorder bench_soak bench_clock bench_analyze bench_top; do
     f="$out/$name.txt"
     [ -f "$f" ] || continue
     grep -E '^[a-z0-9_]+: ' "$f" | grep -v '^bench_' | sed 's/^/  /'

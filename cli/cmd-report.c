@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "core/core.h"
 #include "core/driver.h"
+#include "format/segment.h"
 #include "report.h"
 #include "sink/sink.h"
 
@@ -23,7 +24,7 @@ static const cli_option options[] = {
     {"json", 'j', NULL, "one JSON object per line and statistic (see timekeeper(1))"},
     {"csv", 'c', NULL, "CSV: a header line, then one row per statistic (see timekeeper(1))"},
     {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
-    {"keep", OPT_KEEP, NULL, "do not remove the segments of exited processes"},
+    {"keep", OPT_KEEP, NULL, "accepted for old scripts: report never removes a segment"},
     {"subtract-clock", OPT_SUBTRACT, NULL, "subtract the measured cost of a clock read from processing times"},
     {0},
 };
@@ -47,7 +48,11 @@ const cli_command cmd_report_def = {
     "--count intervals have passed or it is interrupted (Ctrl-C), then prints the totals.\n"
     "Rings are drained every 10 ms whatever the interval, so a busy thread's ring is not\n"
     "lapped between two reports.\n"
-    "A process that exited is drained to its last record and its segment removed.",
+    "A process that exited is drained to its last record and shown as exited (or killed, when\n"
+    "it died without the library's exit mark). Its segment stays: only 'timekeeper clean'\n"
+    "removes segments. 'lost' counts records this report missed while attached (a ring lapped\n"
+    "it: drain more often or raise TK_RING_SIZE); 'overwritten' those a ring had overwritten\n"
+    "before this report first read it (a flight recorder keeps only its latest records).",
     options,
 };
 
@@ -75,10 +80,6 @@ static int on_option(void *ctx, int key, const char *arg)
     }
     return CLI_USAGE;
 }
-
-/* Without --keep, the segment of a process that exited is removed once drained (the file whose
- * identity was verified only). */
-static void remove_exited(void *ctx, const tkc_proc *p) { tkc_core_remove_segment(ctx, p); }
 
 /* Timers that passed the --timer filter, in every process. */
 static size_t timers_shown(const tka_agg *a)
@@ -119,10 +120,8 @@ static int cmd_report(int argc, char **argv)
     if (cli_open_core("report", &co, &core) != 0)
         return CLI_FAIL;
     tka_agg *agg = tka_agg_new(&ao);
-    tkc_consumer remover = {.ctx = core, .proc_exited = remove_exited};
     tkc_driver *d = agg ? tkc_driver_new(core, NULL) : NULL;
-    if (!d || tkc_core_subscribe(core, tka_agg_consumer(agg)) != 0 ||
-        (!o.keep && tkc_core_subscribe(core, &remover) != 0)) {
+    if (!d || tkc_core_subscribe(core, tka_agg_consumer(agg)) != 0) {
         tkc_driver_free(d);
         tkc_core_close(core);
         tka_agg_free(agg);
@@ -159,6 +158,14 @@ static int cmd_report(int argc, char **argv)
     if (!werr)
         tk_sink_window(&sink, &v);
     tk_sink_close(&sink);
+    uint64_t lapped = 0;
+    for (size_t i = 0; i < tkc_core_proc_count(core); i++)
+        lapped += tkc_proc_lost(tkc_core_proc(core, i), TKC_LOSS_LAPPED);
+    if (lapped)
+        fprintf(stderr, "timekeeper report: %llu records were overwritten while this report was "
+                        "attached: a ring filled between two drains; raise TK_RING_SIZE in the "
+                        "program (records per thread, default %u)\n",
+                (unsigned long long)lapped, TKS_DEFAULT_RING_CAPACITY);
     if (!o.json && !o.csv && tkc_core_proc_count(core) == 0)
         fprintf(stderr, "timekeeper report: no instrumented process found in %s\n",
                 tkc_core_dir(core));

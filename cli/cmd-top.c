@@ -364,7 +364,8 @@ static int cmd_top(int argc, char **argv)
     setlocale(LC_ALL, "");
     int utf8 = tk_fmt_unicode(); /* chosen from the locale in main(), as for every command */
 
-    collector_options co = {.dir = o.dir, .keep = o.keep, .pid = o.pid, .timer_glob = o.timer,
+    collector_options co = {.dir = o.dir,
+                            .pid = o.pid, .timer_glob = o.timer,
                             .quiet = 1 /* stderr would scribble over the screen */};
     if (o.subtract)
         co.overhead_ns = report_clock_read_cost_ns();

@@ -193,8 +193,10 @@ static void timer_update(tui_model *m, tui_timer *t, const timer_stats *ts, doub
         t->rate_hz[k] = seconds > 0 ? (double)t->last[k].count / seconds : 0;
     t->count_seen += t->last[KIND_PROCESSING].count;
     t->has_origin = t->count_total[KIND_LATENCY] > 0;
-    t->lost_last = ts->lost_interval;
-    t->lost_seen += ts->lost_interval;
+    /* what top itself missed while attached, not what was overwritten before it came */
+    uint64_t lapped = ts->lost_interval - ts->overwritten_interval;
+    t->lost_last = lapped;
+    t->lost_seen += lapped;
     t->last_mono_ns = ts->last_mono_ns;
 }
 

@@ -45,7 +45,7 @@ static void on_point(void *ctx, const tkc_proc *p, const tkc_point *pt)
 static void on_exited(void *ctx, const tkc_proc *p)
 {
     collector *c = ctx;
-    if (!c->opt.keep)
+    if (c->opt.remove_exited)
         tkc_core_remove_segment(c->core, p);
 }
 
@@ -134,7 +134,7 @@ static void refresh(collector *c)
         }
         process_info *pi = &v->info;
         v->core = p;
-        snprintf(pi->path, sizeof pi->path, "%s", p->path);
+        pi->path = p->path;
         snprintf(pi->name, sizeof pi->name, "%s", p->name);
         snprintf(pi->cmdline, sizeof pi->cmdline, "%s", p->cmdline);
         pi->pid = p->pid;
@@ -166,6 +166,8 @@ static void refresh(collector *c)
                                 tka_timer_lost(t, TKA_INTERVAL, TKC_LOSS_LAPPED);
             ts->lost_total = tka_timer_lost(t, TKA_TOTAL, TKC_LOSS_OVERWRITTEN) +
                              tka_timer_lost(t, TKA_TOTAL, TKC_LOSS_LAPPED);
+            ts->overwritten_interval = tka_timer_lost(t, TKA_INTERVAL, TKC_LOSS_OVERWRITTEN);
+            ts->overwritten_total = tka_timer_lost(t, TKA_TOTAL, TKC_LOSS_OVERWRITTEN);
             ts->last_mono_ns = tka_timer_last_mono_ns(ap, t);
             v->tp[j] = ts;
         }

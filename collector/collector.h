@@ -14,7 +14,8 @@ typedef struct collector collector;
 
 typedef struct collector_options {
     const char *dir;         /* segments directory; NULL: $TK_DIR or /dev/shm */
-    int keep;                /* nonzero: never remove a dead process's segment */
+    int remove_exited;       /* nonzero: remove a dead process's segment once drained (tests
+                              * of that path; commands leave it to `timekeeper clean`) */
     int pid;                 /* nonzero: only this process */
     const char *timer_glob;  /* NULL: all timers; else an fnmatch(3) pattern */
     uint64_t overhead_ns;    /* subtracted from every processing time (clamped at 0) */
@@ -30,7 +31,9 @@ typedef struct timer_stats {
     hist *interval[KIND_COUNT];  /* records drained since the last collector_rollover() */
     hist *total[KIND_COUNT];     /* everything up to the last collector_rollover() */
     uint64_t lost_interval;      /* records of this timer overwritten before they were read */
-    uint64_t lost_total;
+    uint64_t lost_total;         /* (both: before this collector first read the ring, or after) */
+    uint64_t overwritten_interval; /* of lost_*: before this collector first read the ring */
+    uint64_t overwritten_total;
     uint64_t last_mono_ns;       /* CLOCK_MONOTONIC of the last record's stop, 0: none yet */
 } timer_stats;
 
@@ -38,7 +41,7 @@ typedef enum { PROC_LIVE = 0, PROC_EXITED = 1 } proc_state;
 
 /* One instrumented process (one segment). */
 typedef struct process_info {
-    char path[512];
+    const char *path;
     char name[64];
     char cmdline[256];
     int pid;

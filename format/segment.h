@@ -11,7 +11,7 @@
  * one major version, additions are compatible (docs/segment-format.md, "Compatibility"): a new
  * record type or name kind, a new header field carved from `reserved`, a new feature bit. */
 #define TKS_VERSION 1u
-#define TKS_MINOR_VERSION 1u
+#define TKS_MINOR_VERSION 2u
 #define TKS_FILE_PREFIX "timekeeper-" /* timekeeper-<pid>-<start>.seg */
 #define TKS_FILE_SUFFIX ".seg"
 
@@ -34,7 +34,12 @@
 
 /* header.features: compatible features. A reader ignores bits it does not know (and may say it
  * saw them); the segment stays readable. */
-#define TKS_FEATURES_KNOWN 0ull
+/* TKS_FEATURE_LIFE_LOCK: the producer holds an open-file-description write lock (fcntl F_OFD_SETLK)
+ * on the whole segment file for its whole life; the kernel drops it when the process dies. A reader
+ * asks with F_OFD_GETLK on its own read-only descriptor: a conflicting lock means alive, none means
+ * dead, whatever PID namespace either side is in. Without the bit, only the pid is a hint. */
+#define TKS_FEATURE_LIFE_LOCK (1ull << 0)
+#define TKS_FEATURES_KNOWN TKS_FEATURE_LIFE_LOCK
 /* header.features_incompat: a reader that does not know every bit set here must not read the
  * segment's rings (it reports the segment as "from a newer producer", not as corrupt). */
 #define TKS_FEATURES_INCOMPAT_KNOWN 0ull
@@ -64,6 +69,23 @@ typedef struct tks_calib {
     uint64_t mono_ns;
     uint64_t real_ns;
 } tks_calib;
+
+/* header.health (minor version 2): what the producer could not record, and why. Every counter
+ * only grows, written with relaxed atomic adds by any thread of the producer. */
+typedef struct tks_health {
+    uint64_t dropped_no_space;    /* records dropped: the thread's ring could not be reserved (full fs) */
+    uint64_t dropped_name_full;   /* points dropped: their label is 0 and the name table was full */
+    uint64_t names_refused;       /* registrations refused because the name table was full */
+    uint64_t timing_dropped;      /* TK_TIMING text lines dropped (the write would have blocked) */
+    uint32_t flags;               /* TKS_HEALTH_* bits: failures seen (each is told once on stderr) */
+    uint32_t rings_no_space;      /* threads that found no space for their ring */
+    uint8_t pad[128 - 40];
+} tks_health;
+
+/* tks_health.flags */
+#define TKS_HEALTH_NO_SPACE 1u    /* some ring could not be reserved */
+#define TKS_HEALTH_NAMES_FULL 2u  /* the name table filled up */
+#define TKS_HEALTH_TIMING_DROPS 4u /* TIMING lines were dropped */
 
 /* Calibration is refreshed by a background thread in the producer about once a second, into a
  * circular array of TKS_CALIB_SLOTS samples. calib_seq is a seqlock over the whole block: odd while
@@ -110,10 +132,13 @@ typedef struct tks_header {
     uint64_t features_incompat;   /* bits a reader must know (TKS_FEATURES_INCOMPAT_KNOWN) */
     /* Areas kept for the producer features that come next, each carved into fields by its own
      * change (sizes stay the same, so the offsets after them do not move). */
-    uint8_t area_health[128];     /* producer health: drop counters, clean-exit mark, ... */
+    tks_health health;            /* producer health (minor 2): drop counters by reason */
     uint8_t area_counters[64];    /* counters and gauges */
     uint8_t area_tasks[64];       /* async task profiling */
-    uint8_t area_components[64];  /* per-component timing */
+    /* per-component timing (area_components): written by tk_sequence_create() */
+    uint32_t component_layout;    /* TKS_COMPONENT_LAYOUT once a sequence exists, 0: none */
+    uint32_t component_sequences; /* sequences created so far */
+    uint8_t area_components_pad[64 - 8];
     uint8_t reserved[TKS_HEADER_SIZE - 176 - TKS_CALIB_SLOTS * 24 - 64 - 1024 - 24 - 320];
 } tks_header;
 
@@ -152,7 +177,7 @@ enum {
     TKS_REC_COUNTER = 4,     /* counter increments (reserved) */
     TKS_REC_GAUGE = 5,       /* gauge values (reserved) */
     TKS_REC_TASK = 6,        /* task lifecycle events (reserved) */
-    TKS_REC_COMPONENT = 7,   /* component callbacks and events (reserved) */
+    TKS_REC_COMPONENT = 7,   /* one call of a component's callback: see "Component records" */
     TKS_REC_CONT = 8,        /* a continuation of the record before it, for any type but points:
                               * carries no sequence number; skipped when found alone (its head
                               * was overwritten) */
@@ -185,6 +210,42 @@ typedef struct tks_point_more {
     char ctx[28];
 } tks_point_more;
 
+/* Component records. A TKS_REC_COMPONENT record is one call of one callback of one component of
+ * an event-processing sequence, a single record (no continuation): the tag's name id is a
+ * TKS_NAME_COMPONENT name (a component, or "__ALL__", the aggregate over the whole sequence), seq
+ * the usual per-name sequence number, a = start ticks, b = stop ticks, and c packs:
+ *     bits  0..47  arg: file number, run number or event number (truncated to 48 bits)
+ *     bits 48..51  callback (TKS_CB_*)
+ *     bits 52..55  flags (TKS_CF_*)
+ *     bits 56..63  the sequence's index in the process (the order of creation, < 256)
+ * Per event, the records of the components that ran come first, then the __ALL__ record of the
+ * event; TKS_CB_ABSOLUTE is one __ALL__ record from the start of process start to the end of
+ * process end. */
+#define TKS_COMPONENT_LAYOUT 1u
+enum {
+    TKS_CB_PROCESS_START = 0,
+    TKS_CB_PROCESS_END = 1,
+    TKS_CB_FILE_OPEN = 2,
+    TKS_CB_FILE_CLOSE = 3,
+    TKS_CB_BEFORE_NEW_RUN = 4,
+    TKS_CB_NEW_RUN = 5,
+    TKS_CB_EVENT = 6,
+    TKS_CB_ABSOLUTE = 7,
+    TKS_CB_COUNT = 8,
+};
+enum {
+    TKS_CF_NONZERO = 1u, /* the callback returned nonzero; on an event: it aborted the event (on
+                          * __ALL__: the event was aborted, i.e. not completed) */
+};
+#define TKS_COMPONENT_ARG_MASK ((1ull << 48) - 1)
+#define TKS_COMPONENT_PACK(arg, cb, flags, seqidx)                                            \
+    (((uint64_t)(arg) & TKS_COMPONENT_ARG_MASK) | ((uint64_t)((cb) & 15u) << 48) |             \
+     ((uint64_t)((flags) & 15u) << 52) | ((uint64_t)((seqidx) & 255u) << 56))
+#define TKS_COMPONENT_ARG(c) ((c) & TKS_COMPONENT_ARG_MASK)
+#define TKS_COMPONENT_CB(c) ((unsigned)((c) >> 48) & 15u)
+#define TKS_COMPONENT_FLAGS(c) ((unsigned)((c) >> 52) & 15u)
+#define TKS_COMPONENT_SEQ(c) ((unsigned)((c) >> 56) & 255u)
+
 /* Fences of the seqlock-style protocols (ring slots, calibration). On x86-64 both are compiler
  * barriers only. GCC's ThreadSanitizer does not model thread fences; every shared field is an
  * atomic, so a TSan build keeps the compiler barrier, which is the same code on x86-64. */
@@ -202,6 +263,7 @@ typedef struct tks_point_more {
 #define TKS_STATIC_ASSERT _Static_assert
 #endif
 TKS_STATIC_ASSERT(sizeof(tks_header) == TKS_HEADER_SIZE, "header size");
+TKS_STATIC_ASSERT(sizeof(tks_health) == 128, "health area size");
 TKS_STATIC_ASSERT(sizeof(tks_name) == TKS_NAME_ENTRY_SIZE, "name entry size");
 TKS_STATIC_ASSERT(sizeof(tks_ring_header) == TKS_RING_HEADER_SIZE, "ring header size");
 TKS_STATIC_ASSERT(sizeof(tks_record) == TKS_RECORD_SIZE, "record size");

@@ -22,6 +22,11 @@
  *     TK_CLOCK        tsc | monotonic (default: tsc when an invariant TSC is advertised)
  *     TK_TIMING       1: labeled points are also written as TIMING text lines (see tk_point)
  *     TK_TIMING_FILE  file for those lines instead of stderr
+ *
+ * The segment directory must belong to this user (or root) and, when others may write to it, be
+ * sticky (as /dev/shm is); otherwise, or when TK_DIR is too long for a path, nothing is recorded and
+ * one line says why. TIMING lines never block the program: a line that a full pipe can't take at
+ * once is dropped and counted (tk_health).
  */
 #ifndef TIMEKEEPER_H
 #define TIMEKEEPER_H
@@ -121,8 +126,10 @@ typedef struct tk_options {
 } tk_options;
 
 /* Initialises the library explicitly (otherwise the first call does it with the environment).
- * Returns 0, TK_EALREADY when already initialised, TK_EINVAL when opts is invalid, TK_ESEGMENT when
- * the segment can't be created (recording is then disabled; the program goes on). Thread-safe. */
+ * Returns 0, TK_EALREADY when already initialised, TK_EINVAL when opts is invalid,
+ * TK_ENAMETOOLONG when the directory is too long for a path, TK_ESEGMENT when the segment can't be
+ * created (a directory refused, no space for its header, ...). On failure one line on stderr says
+ * why and recording is disabled; the program goes on. Thread-safe. */
 TK_API int tk_init(const tk_options *opts);
 /* Nonzero when records are being kept. */
 TK_API int tk_enabled(void);
@@ -240,11 +247,99 @@ TK_API int tk_timing_text_enabled(void);
 
 
 /* ---- per-component timing ------------------------------------------------------------------------ */
-/* (the section of event-processing components) */
+/* An event-processing program runs a sequence of named components (processors) through the same
+ * callbacks: process start and end, file open and close, before a new run and at a new run, and
+ * the processing of each event. A tk_sequence_t calls them in order and times every call of every
+ * callback of every component, and `__ALL__` around the whole sequence for each callback, into this
+ * thread's ring (one 32-byte record per call). `absolute` times the whole run: from the start of
+ * process start to the end of process end. Repeated callbacks (several files, several runs) are
+ * all kept. `timekeeper record` stores them (docs/recording-schema.md: tables calls and events).
+ *
+ * Per event, a component that returns nonzero aborts the event: the components after it are not
+ * called, the event is recorded with completed = false, and every timer keeps what it measured
+ * (the aborting component its real time, __ALL__ the time up to the abort); nothing is reset.
+ *
+ *     static int reco(void *ctx, uint64_t event) { ...; return 0; }
+ *     tk_sequence_t *seq;
+ *     tk_sequence_create(&seq);
+ *     tk_component_ops ops = {.event = reco};
+ *     tk_sequence_add(seq, "reco", &ops, NULL);
+ *     tk_sequence_call(seq, TK_CB_PROCESS_START, 0);
+ *     for (...) tk_sequence_call(seq, TK_CB_EVENT, event_number);
+ *     tk_sequence_call(seq, TK_CB_PROCESS_END, 0);
+ */
+typedef enum {
+    TK_CB_PROCESS_START = 0,
+    TK_CB_PROCESS_END = 1,
+    TK_CB_FILE_OPEN = 2,      /* arg: the file's number */
+    TK_CB_FILE_CLOSE = 3,     /* arg: the file's number */
+    TK_CB_BEFORE_NEW_RUN = 4, /* arg: the run number */
+    TK_CB_NEW_RUN = 5,        /* arg: the run number */
+    TK_CB_EVENT = 6,          /* arg: the event number */
+} tk_callback_t;
+
+/* A callback: ctx is the component's, arg the number above (0 for process start and end). Returns
+ * 0, or nonzero: for TK_CB_EVENT that aborts the event; for the others it is recorded (status 1)
+ * and the sequence goes on. */
+typedef int (*tk_callback_fn)(void *ctx, uint64_t arg);
+
+/* A component's callbacks; NULL: the component does nothing there (no call, no record). */
+typedef struct tk_component_ops {
+    tk_callback_fn process_start, process_end;
+    tk_callback_fn file_open, file_close;
+    tk_callback_fn before_new_run, new_run;
+    tk_callback_fn event;
+} tk_component_ops;
+
+typedef struct tk_sequence tk_sequence_t;
+
+#define TK_SEQUENCE_MAX_COMPONENTS 64 /* components of one sequence */
+#define TK_SEQUENCE_MAX 256           /* sequences of one process */
+
+/* Creates an empty sequence (allocates; at setup, not on a hot path). Sequences are numbered in
+ * the order of creation (0, 1, ...), the number the records and the recording carry. Returns 0,
+ * TK_ENOMEM, or TK_EFULL after TK_SEQUENCE_MAX sequences (*out is NULL then). Thread-safe. */
+TK_API int tk_sequence_create(tk_sequence_t **out);
+/* Appends component `name` (the rules of tk_timer names; "__ALL__" is reserved) with its callbacks
+ * (copied) and ctx. Returns 0, TK_EINVAL (bad name, "__ALL__", a name already in the sequence, a
+ * sequence already started), TK_ENAMETOOLONG, TK_EFULL (TK_SEQUENCE_MAX_COMPONENTS, or the name
+ * table). Not thread-safe against other calls on the same sequence. */
+TK_API int tk_sequence_add(tk_sequence_t *s, const char *name, const tk_component_ops *ops,
+                           void *ctx);
+/* Runs callback cb of every component in order, timing each one and __ALL__ around them.
+ * Cost per component: two tk_now() and one record (a few ns), plus the callback itself. Process
+ * start begins `absolute` and process end records it. Returns 0 when every callback returned 0, 1
+ * when one returned nonzero (for TK_CB_EVENT: the event was aborted), TK_EINVAL for a bad cb. The
+ * callbacks run even when recording is disabled. One thread at a time per sequence. */
+TK_API int tk_sequence_call(tk_sequence_t *s, tk_callback_t cb, uint64_t arg);
+/* The sequence's number (its order of creation). */
+TK_API unsigned tk_sequence_index(const tk_sequence_t *s);
+/* Frees a sequence (NULL is allowed). Its records stay in the ring. */
+TK_API void tk_sequence_free(tk_sequence_t *s);
 
 
 /* ---- production safety ---------------------------------------------------------------------------- */
-/* (the section of library health: drops and their reasons) */
+/* The library never makes the program pay for its own failures: the segment's space is reserved
+ * before it is written (a full filesystem drops records, never raises SIGBUS), every lock it owns
+ * is carried over fork(), a failure is remembered (one line on stderr) and later calls that would
+ * fail again cost a flag test, and TIMING text lines are never waited for (a line a full pipe can't
+ * take now is dropped). What was dropped is counted, by reason, here and in the segment's header
+ * (docs/segment-format.md, `health`), where a collector shows it. */
+typedef struct tk_health {
+    uint64_t dropped_no_ring;   /* records: every ring was owned by a live thread (TK_MAX_THREADS) */
+    uint64_t dropped_no_space;  /* records: no space on the filesystem for the thread's ring */
+    uint64_t dropped_name_full; /* points whose label is 0 while the name table is full */
+    uint64_t names_refused;     /* timer/label registrations refused: the name table is full */
+    uint64_t timing_dropped;    /* TIMING lines dropped: the output would have blocked */
+    uint64_t dropped_no_segment; /* records: the segment could not be created (no header in a
+                                    collector's view; only this process can tell) */
+    uint32_t rings_no_space;    /* threads that found no space for a ring */
+    uint32_t flags;             /* 1 no space seen, 2 name table full, 4 TIMING lines dropped */
+} tk_health_t;
+
+/* Fills *out with this process's drop counters (relaxed reads; all zero before the first call into
+ * the library). Thread-safe, never blocks, can't fail. */
+TK_API void tk_health(tk_health_t *out);
 
 
 #ifdef __cplusplus

@@ -57,7 +57,7 @@ int tk__clock_detect(const char *env_clock)
         if (strcmp(env_clock, "monotonic") == 0)
             return TK_CLOCK_MONOTONIC;
         if (strcmp(env_clock, "tsc") != 0 && strcmp(env_clock, "auto") != 0)
-            fprintf(stderr, "timekeeper: TK_CLOCK='%s' is not tsc|monotonic; using auto\n",
+            tk__warn("timekeeper: TK_CLOCK='%s' is not tsc|monotonic; using auto\n",
                     env_clock);
     }
 #if defined(__x86_64__)
@@ -101,6 +101,9 @@ static tks_calib take_sample(int source)
 
 /* Serialises the writers of calibration samples: the calibration thread and the exit handler. */
 static pthread_mutex_t calib_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void tk__calib_lock_acquire(void) { pthread_mutex_lock(&calib_lock); }
+void tk__calib_lock_release(void) { pthread_mutex_unlock(&calib_lock); }
 
 void tk__calibrate_sample(tks_header *h)
 {

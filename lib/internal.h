@@ -2,6 +2,7 @@
 #ifndef TK_LIB_INTERNAL_H
 #define TK_LIB_INTERNAL_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -35,15 +36,21 @@ typedef struct tk__state {
     int initialized;
     tks_header *hdr;
     size_t size;
-    char path[512];
-    char dir[256];
+    int fd;               /* the segment, open for its life: holds the life lock (-1: none) */
+    tks_health *health;   /* the header's health counters, or a process-local copy without one */
+    char path[PATH_MAX];
+    char dir[PATH_MAX];
     uint32_t ring_capacity;
     uint32_t max_rings;
     uint32_t max_names;
     tk__ring *rings;      /* max_rings entries */
     uint64_t release_gen; /* incremented whenever a ring is released */
     double ns_per_tick_guess;
-    int timing_fd;        /* -1: TIMING text off */
+    int timing_fd;        /* -1: TIMING text off; never blocks (see tk__timing_open) */
+    int timing_sock;      /* 1: timing_fd is a socket, written with MSG_DONTWAIT */
+    int names_full;       /* atomic: the name table filled up; registrations fail at once */
+    int start_failed;     /* atomic: a segment was wanted but could not be made: records are counted */
+    uint64_t dropped_no_segment; /* atomic: records dropped because start_failed */
 } tk__state;
 
 extern TK_HIDDEN tk__state tk__g;
@@ -62,10 +69,29 @@ TK_HIDDEN uint32_t tk__names_copy(tks_name *table, uint32_t max);
 TK_HIDDEN const char *tk__name_of(uint32_t id);
 /* Takes one calibration sample into the header (calibration thread and init only). */
 TK_HIDDEN void tk__calibrate_sample(tks_header *h);
+/* The calibration lock, for the fork handlers (taken after tk__g.lock, never before it). */
+TK_HIDDEN void tk__calib_lock_acquire(void);
+TK_HIDDEN void tk__calib_lock_release(void);
 /* Picks the clock source (CPUID / environment). */
 TK_HIDDEN int tk__clock_detect(const char *env_clock);
 TK_HIDDEN uint64_t tk__mono_ns(void);
 TK_HIDDEN uint64_t tk__real_ns(void);
+/* Adds n to a health counter (relaxed atomic; the header's or the process-local one). */
+#define TK__HEALTH_ADD(field, n) __atomic_fetch_add(&tk__g.health->field, (n), __ATOMIC_RELAXED)
+/* The disabled branch of a record: counts the record when recording was wanted but the segment
+ * could not be made (cost there: one more load and a branch not taken under TK_DISABLE=1). */
+static inline void tk__drop_disabled(void)
+{
+    if (TK_UNLIKELY(__atomic_load_n(&tk__g.start_failed, __ATOMIC_RELAXED)))
+        __atomic_fetch_add(&tk__g.dropped_no_segment, 1, __ATOMIC_RELAXED);
+}
+/* Sets a health flag; returns nonzero when this call set it first (so the caller tells stderr once). */
+TK_HIDDEN int tk__health_flag_once(uint32_t flag);
+/* Writes one formatted line (at most 511 bytes) to stderr without ever blocking: dropped when
+ * stderr is a full pipe. Every line the library prints goes through here. */
+TK_HIDDEN void tk__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Opens the TK_TIMING output so that a write never blocks; sets timing_fd (init, lock held). */
+TK_HIDDEN void tk__timing_open(void);
 /* Writes one TIMING line for a point (TK_TIMING=1). */
 TK_HIDDEN void tk__timing_write(uint32_t label, uint64_t ticks, uint64_t client, uint64_t command,
                                 uint64_t session, const char *ctx, size_t len);

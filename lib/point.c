@@ -3,19 +3,115 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 tk_label_t tk_label(const char *name)
 {
     int id = tk__name_register(name, TKS_NAME_LABEL, 0);
     if (id < 0) {
-        fprintf(stderr, "timekeeper: label '%.60s': %s\n", name ? name : "(null)",
-                    tk_strerror(id));
+        if (id != TK_EFULL) /* a full table is told once, by the registry */
+            tk__warn("timekeeper: label '%.60s': %s\n", name ? name : "(null)", tk_strerror(id));
         return 0;
     }
     return (tk_label_t)id;
+}
+
+/* ---- writes that never block ------------------------------------------------------------------- */
+
+/* A descriptor of the same pipe, terminal or socket as fd whose writes never block. O_NONBLOCK is
+ * a property of the open file description, which a dup() shares with the program's own stderr, so
+ * a pipe or terminal is opened anew through /proc/self/fd (a description of our own); a socket is
+ * written with MSG_DONTWAIT instead; a regular file never waits for a reader. Returns the fd to
+ * write (fd itself when nothing better exists) and sets *sock. */
+static int nonblocking_twin(int fd, int *sock)
+{
+    struct stat st;
+    *sock = 0;
+    if (fstat(fd, &st) != 0 || S_ISREG(st.st_mode))
+        return fd;
+    if (S_ISSOCK(st.st_mode)) {
+        *sock = 1;
+        return fd;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK))
+        return fd;
+    char path[40];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int nfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    return nfd >= 0 ? nfd : fd;
+}
+
+/* Writes buf whole or not at all, never waiting. Returns 0, or -1 when the line was dropped. A
+ * line up to PIPE_BUF bytes goes into a pipe in one piece or fails with EAGAIN. */
+static int write_nowait(int fd, int sock, const char *buf, size_t len)
+{
+    for (;;) {
+        ssize_t w = sock ? send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) : write(fd, buf, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        if ((size_t)w == len)
+            return 0;
+        buf += w; /* a short write (regular file, socket): the rest, still without waiting */
+        len -= (size_t)w;
+    }
+}
+
+/* The warning descriptor, opened at the first warning; no lock (one more to carry over fork):
+ * the first thread to publish wins, a loser closes its own. Packed as fd * 2 + sock, -1: none yet. */
+static int warn_fd_sock = -1;
+
+void tk__warn(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line) { /* cut, but still one whole line */
+        n = (int)sizeof line - 1;
+        line[n - 1] = '\n';
+    }
+    int packed = __atomic_load_n(&warn_fd_sock, __ATOMIC_ACQUIRE);
+    if (packed < 0) {
+        int sock, fd = nonblocking_twin(STDERR_FILENO, &sock), want = fd * 2 + sock, none = -1;
+        if (__atomic_compare_exchange_n(&warn_fd_sock, &none, want, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            packed = want;
+        } else {
+            if (fd != STDERR_FILENO)
+                close(fd);
+            packed = none;
+        }
+    }
+    (void)write_nowait(packed / 2, packed & 1, line, (size_t)n);
+}
+
+void tk__timing_open(void)
+{
+    const char *file = getenv("TK_TIMING_FILE");
+    int fd = -1;
+    if (file && *file) {
+        /* O_NONBLOCK: a FIFO nobody reads fails here instead of waiting */
+        fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0600);
+        if (fd < 0)
+            tk__warn("timekeeper: cannot open TK_TIMING_FILE=%s: %s; using stderr\n", file,
+                    strerror(errno));
+    }
+    if (fd < 0)
+        fd = STDERR_FILENO;
+    tk__g.timing_fd = nonblocking_twin(fd, &tk__g.timing_sock);
 }
 
 int tk_timing_text_enabled(void)
@@ -42,7 +138,8 @@ static char *put_id(char *p, uint64_t v)
 }
 
 /* One write(2) per line, so lines from many threads never interleave within a line (a pipe keeps
- * writes up to PIPE_BUF whole; an O_APPEND file keeps each write together). */
+ * writes up to PIPE_BUF whole; an O_APPEND file keeps each write together). The write never
+ * waits: a line that does not fit into the pipe now is dropped and counted (health.timing_dropped). */
 void tk__timing_write(uint32_t label, uint64_t ticks, uint64_t client, uint64_t command,
                       uint64_t session, const char *ctx, size_t len)
 {
@@ -68,16 +165,12 @@ void tk__timing_write(uint32_t label, uint64_t ticks, uint64_t client, uint64_t 
     for (size_t i = 0; i < len; i++) /* a newline would break the line format */
         *p++ = (ctx[i] == '\n' || ctx[i] == '\r') ? ' ' : ctx[i];
     *p++ = '\n';
-    const char *q = line;
-    size_t left = (size_t)(p - line);
-    while (left) {
-        ssize_t w = write(tk__g.timing_fd, q, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        q += w;
-        left -= (size_t)w;
+    if (write_nowait(tk__g.timing_fd, tk__g.timing_sock, line, (size_t)(p - line)) != 0) {
+        TK__HEALTH_ADD(timing_dropped, 1);
+        if (tk__health_flag_once(TKS_HEALTH_TIMING_DROPS))
+            tk__warn("timekeeper: TIMING lines are dropped (and counted) while %s does not take "
+                     "them: %s\n", tk__g.timing_fd == STDERR_FILENO ? "stderr" : "the output",
+                     strerror(errno));
     }
 }
 
@@ -107,12 +200,16 @@ void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint64_t com
                  uint64_t session, const char *ctx, size_t len)
 {
     if (TK_UNLIKELY(!tk__enabled)) {
+        tk__drop_disabled();
         if (tk__g.timing_fd >= 0 && label)
             tk__timing_write(label, ticks, client, command, session, ctx ? ctx : "", ctx ? len : 0);
         return;
     }
-    if (TK_UNLIKELY(label == 0 || label >= tk__g.max_names))
+    if (TK_UNLIKELY(label == 0 || label >= tk__g.max_names)) {
+        if (__atomic_load_n(&tk__g.names_full, __ATOMIC_RELAXED))
+            TK__HEALTH_ADD(dropped_name_full, 1);
         return;
+    }
     if (!ctx) {
         ctx = "";
         len = 0;

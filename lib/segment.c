@@ -16,13 +16,26 @@
 #include <time.h>
 #include <unistd.h>
 
-tk__state tk__g = {.lock = PTHREAD_MUTEX_INITIALIZER, .timing_fd = -1, .ns_per_tick_guess = 1.0};
+/* counts kept while the process has no segment (TK_DISABLE=1 with TK_TIMING=1, a failed start) */
+static tks_health local_health;
+
+tk__state tk__g = {.lock = PTHREAD_MUTEX_INITIALIZER, .timing_fd = -1, .fd = -1,
+                   .health = &local_health, .ns_per_tick_guess = 1.0};
 int tk__enabled;
 __thread tk__ring *tk__tls_ring;
 
 double tk__estimate_ns_per_tick(int source);
 
 static pthread_key_t ring_key;
+/* A thread that found no free ring, or no space for a new one, retries only after some ring was
+ * released (a released ring is reserved already); until then each record costs one relaxed add. */
+static __thread uint64_t noring_gen = UINT64_MAX;
+static __thread int noring_nospace; /* why the last claim failed: 1 no space, 0 no free ring */
+
+int tk__health_flag_once(uint32_t flag)
+{
+    return !(__atomic_fetch_or(&tk__g.health->flags, flag, __ATOMIC_RELAXED) & flag);
+}
 static int calib_stop; /* atomic: set at exit, read by the calibration thread */
 
 /* ---- environment --------------------------------------------------------------------------------- */
@@ -37,7 +50,7 @@ static uint32_t env_u32(const char *name, uint32_t def, uint32_t lo, uint32_t hi
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || *end || *s == '-' || v < lo || v > hi || (pow2 && (v & (v - 1)))) {
-        fprintf(stderr, "timekeeper: %s='%s' is not %s in [%u, %u]; using %u\n", name, s,
+        tk__warn("timekeeper: %s='%s' is not %s in [%u, %u]; using %u\n", name, s,
                 pow2 ? "a power of two" : "a number", lo, hi, def);
         return def;
     }
@@ -58,7 +71,7 @@ static int env_flag(const char *name)
         if (strcasecmp(s, yes[i]) == 0)
             return 1;
     }
-    fprintf(stderr, "timekeeper: %s='%s' is not a boolean (1/0, yes/no, true/false, on/off); using 0\n",
+    tk__warn("timekeeper: %s='%s' is not a boolean (1/0, yes/no, true/false, on/off); using 0\n",
             name, s);
     return 0;
 }
@@ -73,8 +86,8 @@ static const char *segment_dir(const tk_options *o)
     if (!env)
         return "/dev/shm";
     if (!*env) {
-        fprintf(stderr, "timekeeper: TK_DIR is set but empty; recording is disabled "
-                        "(unset it to use /dev/shm)\n");
+        tk__warn("timekeeper: TK_DIR is set but empty; recording is disabled "
+                 "(unset it to use /dev/shm)\n");
         return NULL;
     }
     return env;
@@ -112,7 +125,7 @@ static void start_calibration_thread(tks_header *h)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 64 * 1024);
     if (pthread_create(&th, &attr, calibration_main, h) != 0)
-        fprintf(stderr, "timekeeper: cannot start the calibration thread; long runs may drift\n");
+        tk__warn("timekeeper: cannot start the calibration thread; long runs may drift\n");
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
@@ -157,7 +170,40 @@ static void read_cmdline(char *out, size_t cap, char *name, size_t namecap)
 
 static size_t round_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
 
-/* Creates and maps the segment. Called with tk__g.lock held. Returns 0 or TK_ESEGMENT. */
+/* Checks the directory segments go into: refuses one that another user could swap files in
+ * (group/world-writable without the sticky bit) or that belongs to another user (root's, such as
+ * /dev/shm with mode 1777, is fine). Returns 0 or TK_ESEGMENT, after one line on stderr. */
+static int dir_check(int dfd, const char *dir)
+{
+    struct stat st;
+    if (fstat(dfd, &st) != 0) {
+        tk__warn("timekeeper: cannot stat %s: %s; recording disabled\n", dir, strerror(errno));
+        return TK_ESEGMENT;
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+        tk__warn("timekeeper: %s is writable by others and not sticky (mode %04o); "
+                "recording disabled\n", dir, (unsigned)(st.st_mode & 07777));
+        return TK_ESEGMENT;
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        tk__warn("timekeeper: %s belongs to uid %u, not to this user (%u); "
+                "recording disabled\n", dir, (unsigned)st.st_uid, (unsigned)geteuid());
+        return TK_ESEGMENT;
+    }
+    return 0;
+}
+
+/* Takes the life lock: an open-file-description write lock on the whole file, held until the
+ * descriptor closes (at death, or in a forked child, which closes its copy at once). */
+static int life_lock(int fd)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+/* Creates and maps the segment. Called with tk__g.lock held. Returns 0 or TK_ESEGMENT. The header
+ * and the name table are reserved on the filesystem (posix_fallocate) before anything is written,
+ * so a full filesystem fails here, not with SIGBUS later; rings are reserved when claimed. */
 static int segment_create(int clock_source)
 {
     const uint32_t cap = tk__g.ring_capacity, rings = tk__g.max_rings, names = tk__g.max_names;
@@ -169,34 +215,53 @@ static int segment_create(int clock_source)
     const size_t size = rings_off + (size_t)rings * stride;
 
     /* The file is filled under a hidden temporary name and renamed into place, so a collector
-     * never sees a half-written header. */
-    char tmp[sizeof tk__g.path];
+     * never sees a half-written header. Names are relative to the directory opened once. */
+    char name[128], tmp[128];
     uint64_t real = tk__real_ns();
-    snprintf(tk__g.path, sizeof tk__g.path, "%s/" TKS_FILE_PREFIX "%d-%llu" TKS_FILE_SUFFIX,
-             tk__g.dir, (int)getpid(), (unsigned long long)real);
-    snprintf(tmp, sizeof tmp, "%s/.tmp-" TKS_FILE_PREFIX "%d-%llu", tk__g.dir, (int)getpid(),
+    snprintf(name, sizeof name, TKS_FILE_PREFIX "%d-%llu" TKS_FILE_SUFFIX, (int)getpid(),
              (unsigned long long)real);
+    snprintf(tmp, sizeof tmp, ".tmp-" TKS_FILE_PREFIX "%d-%llu", (int)getpid(),
+             (unsigned long long)real);
+    tk__g.path[0] = '\0';
+    if ((size_t)snprintf(tk__g.path, sizeof tk__g.path, "%s/%s", tk__g.dir, name) >=
+        sizeof tk__g.path) { /* tk__g.dir is checked shorter at init; this can't happen */
+        tk__g.path[0] = '\0';
+        return TK_ENAMETOOLONG;
+    }
     void *mem = MAP_FAILED;
-    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = -1, created = 0, rc = TK_ESEGMENT, err;
+    int dfd = open(tk__g.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        tk__warn("timekeeper: cannot open %s: %s; recording disabled\n", tk__g.dir,
+                strerror(errno));
+        goto err;
+    }
+    if (dir_check(dfd, tk__g.dir) != 0)
+        goto err;
+    fd = openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        fprintf(stderr, "timekeeper: cannot create a segment in %s: %s; recording disabled\n",
+        tk__warn("timekeeper: cannot create a segment in %s: %s; recording disabled\n",
                 tk__g.dir, strerror(errno));
         goto err;
     }
-    if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)size) != 0 ||
+    created = 1;
+    if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)size) != 0 || life_lock(fd) != 0 ||
         (mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
-        fprintf(stderr, "timekeeper: cannot size or map %s (%zu bytes): %s; recording disabled\n",
-                tmp, size, strerror(errno));
+        tk__warn("timekeeper: cannot size, lock or map %s/%s (%zu bytes): %s; "
+                "recording disabled\n", tk__g.dir, tmp, size, strerror(errno));
         goto err;
     }
-    close(fd);
-    fd = -1;
+    if ((err = posix_fallocate(fd, 0, (off_t)rings_off)) != 0) {
+        tk__warn("timekeeper: no space for a segment header in %s (%zu bytes): %s; "
+                "recording disabled\n", tk__g.dir, rings_off, strerror(err));
+        goto err;
+    }
 
     tks_header *h = mem;
     memcpy(h->magic, TKS_MAGIC, 8);
     h->version = TKS_VERSION;
     h->minor_version = TKS_MINOR_VERSION;
-    h->features = TKS_FEATURES_KNOWN;
+    h->features = TKS_FEATURE_LIFE_LOCK;
     h->header_size = TKS_HEADER_SIZE;
     h->segment_size = size;
     h->pid = (uint32_t)getpid();
@@ -220,7 +285,7 @@ static int segment_create(int clock_source)
 
     tk__g.rings = calloc(rings, sizeof *tk__g.rings);
     if (!tk__g.rings) {
-        fprintf(stderr, "timekeeper: out of memory; recording disabled\n");
+        tk__warn("timekeeper: out of memory; recording disabled\n");
         goto err;
     }
     for (uint32_t i = 0; i < rings; i++) {
@@ -234,13 +299,16 @@ static int segment_create(int clock_source)
     uint32_t n = tk__names_copy(table, names);
     __atomic_store_n(&h->name_count, n, __ATOMIC_RELEASE);
     __atomic_store_n(&h->state, (uint32_t)TKS_STATE_LIVE, __ATOMIC_RELEASE);
-    if (rename(tmp, tk__g.path) != 0) {
-        fprintf(stderr, "timekeeper: cannot publish %s: %s; recording disabled\n", tk__g.path,
+    if (renameat(dfd, tmp, dfd, name) != 0) {
+        tk__warn("timekeeper: cannot publish %s: %s; recording disabled\n", tk__g.path,
                 strerror(errno));
         goto err;
     }
+    close(dfd);
     tk__g.hdr = h;
     tk__g.size = size;
+    tk__g.fd = fd;
+    tk__g.health = &h->health;
     return 0;
 
 err:
@@ -250,9 +318,21 @@ err:
         munmap(mem, size);
     if (fd >= 0)
         close(fd);
-    unlink(tmp);
+    if (created)
+        unlinkat(dfd, tmp, 0);
+    if (dfd >= 0)
+        close(dfd);
     tk__g.path[0] = '\0';
-    return TK_ESEGMENT;
+    return rc;
+}
+
+/* Reserves the file range of ring r (lock held). Returns 0, or an errno value when the filesystem
+ * has no room: the ring is then not used (its pages would raise SIGBUS when touched). */
+static int ring_reserve(const tk__ring *r)
+{
+    const char *base = (const char *)tk__g.hdr;
+    off_t off = (off_t)((const char *)r->hdr - base);
+    return posix_fallocate(tk__g.fd, off, (off_t)tk__g.hdr->ring_stride);
 }
 
 /* ---- exit, thread exit, fork ------------------------------------------------------------------ */
@@ -272,7 +352,7 @@ static void ring_release(tk__ring *r)
 {
     pthread_mutex_lock(&tk__g.lock);
     __atomic_store_n(&r->hdr->state, (uint32_t)TKS_RING_RELEASED, __ATOMIC_RELEASE);
-    tk__g.release_gen++;
+    __atomic_fetch_add(&tk__g.release_gen, 1, __ATOMIC_RELAXED); /* read without the lock by claims */
     pthread_mutex_unlock(&tk__g.lock);
 }
 
@@ -301,32 +381,59 @@ void tk_thread_exit(void)
  * nothing and leaves no segment. Until then its view of the parent's segment is never written. */
 static int fork_pending;
 
+/* fork(): every lock the library owns (the registry lock, then the calibration lock, in the order
+ * segment creation takes them) is held across fork by the forking thread, so the child starts with
+ * both free and consistent, whatever other threads were doing. */
+static void on_fork_prepare(void)
+{
+    pthread_mutex_lock(&tk__g.lock);
+    tk__calib_lock_acquire();
+}
+
+static void on_fork_parent(void)
+{
+    tk__calib_lock_release();
+    pthread_mutex_unlock(&tk__g.lock);
+}
+
 static void on_fork_child(void)
 {
     tk__tls_ring = NULL;
-    pthread_mutex_init(&tk__g.lock, NULL);
-    if (tk__g.hdr && tk__enabled)
-        fork_pending = 1;
+    noring_gen = UINT64_MAX;
+    tk__calib_lock_release();
+    pthread_mutex_unlock(&tk__g.lock);
+    /* The child must not keep the parent's life lock alive: the lock belongs to the open file
+     * description, which the child shares through its copy of the descriptor and of the mapping
+     * until it drops both. Its view of the parent's segment goes now; its own comes lazily. */
+    if (tk__g.fd >= 0) {
+        close(tk__g.fd);
+        tk__g.fd = -1;
+    }
+    tk__g.health = &local_health;
+    memset(&local_health, 0, sizeof local_health);
+    if (tk__g.hdr) {
+        munmap(tk__g.hdr, tk__g.size);
+        tk__g.hdr = NULL;
+        free(tk__g.rings);
+        tk__g.rings = NULL;
+        if (tk__enabled)
+            fork_pending = 1; /* tk__enabled stays 1: the next record comes to fork_reinit */
+    }
 }
 
 /* Called with tk__g.lock held. */
 static void fork_reinit_locked(void)
 {
-    tks_header *old = tk__g.hdr;
-    size_t old_size = tk__g.size;
-    tk__ring *old_rings = tk__g.rings;
     fork_pending = 0;
     tk__enabled = 0;
-    tk__g.hdr = NULL;
-    tk__g.rings = NULL;
-    tk__g.release_gen = 0;
-    if (segment_create((int)old->clock_source) == 0) { /* copies the names, same ids */
+    __atomic_store_n(&tk__g.release_gen, 0, __ATOMIC_RELAXED);
+    if (segment_create(tk__clock_source) == 0) { /* copies the names, same ids */
         __atomic_store_n(&calib_stop, 0, __ATOMIC_RELAXED);
         start_calibration_thread(tk__g.hdr);
         tk__enabled = 1;
+    } else {
+        __atomic_store_n(&tk__g.start_failed, 1, __ATOMIC_RELAXED);
     }
-    free(old_rings);
-    munmap(old, old_size);
 }
 
 static void fork_reinit(void)
@@ -341,8 +448,25 @@ static void fork_reinit(void)
 
 static int init_locked(const tk_options *o)
 {
-    const char *dir = segment_dir(o);
-    snprintf(tk__g.dir, sizeof tk__g.dir, "%s", dir ? dir : "");
+    static int atfork_done;
+    if (!atfork_done) { /* every lock survives fork, whether or not a segment exists */
+        pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child);
+        atfork_done = 1;
+    }
+    const char *dir = segment_dir(o); /* NULL: TK_DIR set but empty (refused, said once) */
+    /* the directory, "/" and the longest file name must fit in a path: refuse, never cut */
+    const size_t name_max = sizeof TKS_FILE_PREFIX + 10 + 1 + 20 + sizeof TKS_FILE_SUFFIX;
+    int dir_rc = 0;
+    if (!dir) {
+        tk__g.dir[0] = '\0';
+    } else if (strlen(dir) + 1 + name_max >= sizeof tk__g.path) {
+        tk__warn("timekeeper: the segment directory (%zu bytes, from %s) is too long for a "
+                "path; recording disabled\n", strlen(dir), o && o->dir ? "tk_options.dir" : "TK_DIR");
+        tk__g.dir[0] = '\0';
+        dir_rc = TK_ENAMETOOLONG;
+    } else {
+        memcpy(tk__g.dir, dir, strlen(dir) + 1);
+    }
     tk__g.ring_capacity = o && o->ring_size ? o->ring_size
                           : env_u32("TK_RING_SIZE", TK_DEFAULT_RING_SIZE, TKS_RING_CAP_MIN,
                                     TKS_RING_CAP_MAX, 1);
@@ -354,29 +478,20 @@ static int init_locked(const tk_options *o)
     int source = o && o->clock ? o->clock : tk__clock_detect(getenv("TK_CLOCK"));
     tk__g.ns_per_tick_guess = tk__estimate_ns_per_tick(source);
 
-    if (env_flag("TK_TIMING")) {
-        const char *file = getenv("TK_TIMING_FILE");
-        if (file && *file) {
-            tk__g.timing_fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-            if (tk__g.timing_fd < 0)
-                fprintf(stderr, "timekeeper: cannot open TK_TIMING_FILE=%s: %s; using stderr\n",
-                        file, strerror(errno));
-        }
-        if (tk__g.timing_fd < 0)
-            tk__g.timing_fd = STDERR_FILENO;
-    }
+    if (env_flag("TK_TIMING"))
+        tk__timing_open();
 
-    int rc = 0;
-    if (!disable) {
+    int rc = dir_rc;
+    if (!disable && !dir_rc) {
         rc = segment_create(source);
         if (rc == 0) {
             pthread_key_create(&ring_key, on_thread_exit);
             atexit(on_exit_mark);
-            pthread_atfork(NULL, NULL, on_fork_child);
             start_calibration_thread(tk__g.hdr);
             tk__enabled = 1;
         }
     }
+    __atomic_store_n(&tk__g.start_failed, !disable && rc != 0, __ATOMIC_RELAXED);
     __atomic_store_n(&tk__clock_source, source, __ATOMIC_RELEASE);
     __atomic_store_n(&tk__g.initialized, 1, __ATOMIC_RELEASE);
     return rc;
@@ -445,8 +560,14 @@ static void ring_label(tk__ring *r)
     rh->thread_name[15] = '\0';
 }
 
-/* A thread that found no free ring retries only after some ring was released. */
-static __thread uint64_t noring_gen = UINT64_MAX;
+
+static void drop_count(tks_header *h, int nospace)
+{
+    if (nospace)
+        TK__HEALTH_ADD(dropped_no_space, 1);
+    else
+        __atomic_fetch_add(&h->dropped_no_ring, 1, __ATOMIC_RELAXED);
+}
 
 tk__ring *tk__ring_claim(void)
 {
@@ -456,21 +577,32 @@ tk__ring *tk__ring_claim(void)
     if (!h)
         return NULL;
     if (noring_gen == __atomic_load_n(&tk__g.release_gen, __ATOMIC_RELAXED)) {
-        __atomic_fetch_add(&h->dropped_no_ring, 1, __ATOMIC_RELAXED);
+        drop_count(h, noring_nospace);
         return NULL;
     }
     pthread_mutex_lock(&tk__g.lock);
     tk__ring *r = NULL;
+    int nospace = 0;
     uint32_t used = h->ring_count;
     if (used < tk__g.max_rings) {
-        r = &tk__g.rings[used];
-        __atomic_store_n(&h->ring_count, used + 1, __ATOMIC_RELEASE);
-    } else {
-        /* reuse a released ring: its head goes on, so a reader still counts exactly */
-        for (uint32_t i = 0; i < used && !r; i++)
-            if (__atomic_load_n(&tk__g.rings[i].hdr->state, __ATOMIC_ACQUIRE) == TKS_RING_RELEASED)
-                r = &tk__g.rings[i];
+        int err = ring_reserve(&tk__g.rings[used]);
+        if (err == 0) {
+            r = &tk__g.rings[used];
+            __atomic_store_n(&h->ring_count, used + 1, __ATOMIC_RELEASE);
+        } else {
+            nospace = 1;
+            __atomic_fetch_add(&h->health.rings_no_space, 1, __ATOMIC_RELAXED);
+            if (tk__health_flag_once(TKS_HEALTH_NO_SPACE))
+                tk__warn("timekeeper: no space in %s for a thread's ring (%llu bytes): %s; "
+                        "that thread's records are dropped and counted\n", tk__g.dir,
+                        (unsigned long long)h->ring_stride, strerror(err));
+        }
     }
+    /* else reuse a released ring: its head goes on, so a reader still counts exactly, and its
+     * space is reserved already */
+    for (uint32_t i = 0; i < used && !r; i++)
+        if (__atomic_load_n(&tk__g.rings[i].hdr->state, __ATOMIC_ACQUIRE) == TKS_RING_RELEASED)
+            r = &tk__g.rings[i];
     if (r) {
         ring_label(r);
         r->hdr->owner_since = r->head;
@@ -480,7 +612,8 @@ tk__ring *tk__ring_claim(void)
         pthread_setspecific(ring_key, r);
     } else {
         noring_gen = tk__g.release_gen;
-        __atomic_fetch_add(&h->dropped_no_ring, 1, __ATOMIC_RELAXED);
+        noring_nospace = nospace;
+        drop_count(h, nospace);
     }
     pthread_mutex_unlock(&tk__g.lock);
     return r;
@@ -492,4 +625,18 @@ void tk_thread_name(const char *name)
         pthread_setname_np(pthread_self(), name[0] ? name : "");
     if (tk__tls_ring)
         ring_label(tk__tls_ring);
+}
+
+void tk_health(tk_health_t *out)
+{
+    const tks_health *hl = tk__g.health;
+    const tks_header *h = tk__g.hdr;
+    out->dropped_no_ring = h ? __atomic_load_n(&h->dropped_no_ring, __ATOMIC_RELAXED) : 0;
+    out->dropped_no_space = __atomic_load_n(&hl->dropped_no_space, __ATOMIC_RELAXED);
+    out->dropped_name_full = __atomic_load_n(&hl->dropped_name_full, __ATOMIC_RELAXED);
+    out->names_refused = __atomic_load_n(&hl->names_refused, __ATOMIC_RELAXED);
+    out->timing_dropped = __atomic_load_n(&hl->timing_dropped, __ATOMIC_RELAXED);
+    out->dropped_no_segment = __atomic_load_n(&tk__g.dropped_no_segment, __ATOMIC_RELAXED);
+    out->rings_no_space = __atomic_load_n(&hl->rings_no_space, __ATOMIC_RELAXED);
+    out->flags = __atomic_load_n(&hl->flags, __ATOMIC_RELAXED);
 }

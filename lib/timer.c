@@ -58,6 +58,12 @@ int tk__name_register(const char *name, int kind, int allow_space)
     if (rc)
         return rc;
     tk__ensure_init(); /* names are kept even when recording is disabled */
+    /* a full table is remembered: every later registration fails here, without the lock or a
+     * scan (cost: one relaxed load and one relaxed add), also for a name registered earlier */
+    if (TK_UNLIKELY(__atomic_load_n(&tk__g.names_full, __ATOMIC_RELAXED))) {
+        TK__HEALTH_ADD(names_refused, 1);
+        return TK_EFULL;
+    }
     pthread_mutex_lock(&tk__g.lock);
     for (uint32_t i = 1; i < nnames; i++) {
         if (kinds[i] == kind && memcmp(timers[i].name, name, len + 1) == 0) {
@@ -67,7 +73,13 @@ int tk__name_register(const char *name, int kind, int allow_space)
     }
     uint32_t id = nnames;
     if (id >= TK_MAX_NAMES || (tk__g.hdr && id >= tk__g.hdr->max_names)) {
+        __atomic_store_n(&tk__g.names_full, 1, __ATOMIC_RELAXED);
+        TK__HEALTH_ADD(names_refused, 1);
+        int first = tk__health_flag_once(TKS_HEALTH_NAMES_FULL);
         pthread_mutex_unlock(&tk__g.lock);
+        if (first)
+            tk__warn("timekeeper: the name table is full (%u names); later timers and labels are "
+                     "refused at once and their records dropped and counted\n", id);
         return TK_EFULL;
     }
     timers[id].id = id;
@@ -98,9 +110,9 @@ tk_timer_t *tk_timer(const char *name)
 {
     tk_timer_t *t;
     int rc = tk_timer_register(name, &t);
-    if (rc)
-        fprintf(stderr, "timekeeper: timer '%.60s': %s; its records go to '(invalid)'\n",
-                name ? name : "(null)", tk_strerror(rc));
+    if (rc && rc != TK_EFULL) /* a full table is told once, by the registry */
+        tk__warn("timekeeper: timer '%.60s': %s; its records go to '(invalid)'\n",
+                 name ? name : "(null)", tk_strerror(rc));
     return t;
 }
 
@@ -111,8 +123,10 @@ const char *tk_timer_name(const tk_timer_t *t) { return t ? t->name : "(null)"; 
  * no syscall, no read of anything a collector writes (collectors write nothing). */
 void tk_record(tk_timer_t *t, uint64_t start, uint64_t stop, uint64_t origin)
 {
-    if (TK_UNLIKELY(!tk__enabled))
+    if (TK_UNLIKELY(!tk__enabled)) {
+        tk__drop_disabled();
         return;
+    }
     tk__ring *r = tk__tls_ring;
     if (TK_UNLIKELY(!r)) {
         r = tk__ring_claim();

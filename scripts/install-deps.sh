@@ -2,7 +2,7 @@
 # install-deps.sh — installs the Debian packages the build and the tests need, when missing.
 # Idempotent: does nothing (and needs no network) when everything is already there.
 set -eu
-PKGS="build-essential cmake pkg-config libcmocka-dev libncurses-dev python3 python3-dev python3-pytest tmux"
+PKGS="build-essential cmake pkg-config libcmocka-dev libncurses-dev libsqlite3-dev sqlite3 python3 python3-dev python3-pytest tmux"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -23,7 +23,7 @@ static int group_teardown(void **state)
 
 static collector *drained(void)
 {
-    collector_options o = {.dir = dir, .keep = 1, .quiet = 1};
+    collector_options o = {.dir = dir, .quiet = 1};
     collector *c = NULL;
     assert_int_equal(collector_open(&o, &c), 0);
     collector_scan(c);

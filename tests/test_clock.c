@@ -85,7 +85,7 @@ static void the_collector_converts_point_ticks_to_monotonic_ns(void **state)
         if (i % 200 == 0)
             tu_sleep_ms(1); /* spread the samples over a few calibration refreshes */
     }
-    collector_options o = {.dir = dir, .keep = 1, .quiet = 1};
+    collector_options o = {.dir = dir, .quiet = 1};
     collector *c;
     assert_int_equal(collector_open(&o, &c), 0);
     collector_on_point(c, on_point, &b);
@@ -110,7 +110,7 @@ static void a_span_keeps_its_real_length(void **state)
         tk_record(t, s, e, 0);
         real[i] = m2 - m1;
     }
-    collector_options o = {.dir = dir, .keep = 1, .quiet = 1};
+    collector_options o = {.dir = dir, .quiet = 1};
     collector *c;
     assert_int_equal(collector_open(&o, &c), 0);
     collector_scan(c);

@@ -75,13 +75,22 @@ sleep 0.3
 "$BIN/timekeeper" check --max-silence 5 >/dev/null || fail "check: unhealthy after the process went on"
 "$BIN/timekeeper" check --json --max-silence 5 | tail -n 1 | grep -q '"healthy":true' || fail "check --json"
 
-# a killed process: drained, marked exited, then its segment is gone
+# a killed process: drained and shown as killed; viewers leave its segment, clean removes it
 kill -KILL "$GW"
 wait "$GW" 2>/dev/null || true
 GW=""
 "$BIN/timekeeper" report --once --json > "$TK_DIR/final.json"
-grep -q '"state":"exited"' "$TK_DIR/final.json" || fail "the killed process is not reported as exited"
-[ -z "$(ls "$TK_DIR" | grep '\.seg$' || true)" ] || fail "the killed process's segment was not removed"
+grep -q '"state":"killed"' "$TK_DIR/final.json" || fail "the killed process is not reported as killed"
+"$BIN/timekeeper" report --once --json > "$TK_DIR/again.json"
+grep -q '"state":"killed"' "$TK_DIR/again.json" || fail "a second look does not find the killed process"
+"$BIN/timekeeper" list >/dev/null
+[ -n "$(ls "$TK_DIR" | grep '\.seg$' || true)" ] || fail "a viewer removed the killed process's segment"
+"$BIN/timekeeper" clean --dry-run > "$TK_DIR/dry.txt" 2>/dev/null || fail "clean --dry-run"
+grep -q "would remove .*killed" "$TK_DIR/dry.txt" || fail "clean --dry-run does not name it: $(cat "$TK_DIR/dry.txt")"
+[ -n "$(ls "$TK_DIR" | grep '\.seg$' || true)" ] || fail "clean --dry-run removed something"
+"$BIN/timekeeper" clean > "$TK_DIR/clean.txt" 2>/dev/null || fail "clean"
+grep -q "removed .*killed" "$TK_DIR/clean.txt" || fail "clean does not say what it removed"
+[ -z "$(ls "$TK_DIR" | grep '\.seg$' || true)" ] || fail "clean left the killed process's segment"
 
 # calibrate --json: every measurement is there and positive
 "$BIN/timekeeper" calibrate --quick --json | $PY -c '

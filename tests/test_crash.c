@@ -99,7 +99,7 @@ static void kill_and_reap(pid_t pid)
 /* A collector on dir that hands every point to on_point(seen), after its first scan. */
 static collector *open_collector(points_seen *seen)
 {
-    collector_options o = {.dir = dir, .quiet = 1};
+    collector_options o = {.dir = dir, .quiet = 1, .remove_exited = 1};
     collector *c;
     assert_int_equal(collector_open(&o, &c), 0);
     collector_on_point(c, on_point, seen);

@@ -225,7 +225,7 @@ static void env_value_is_used_or_falls_back_with_one_line(void **state)
         assert_u64_equal((uint64_t)want, h.clock_source, "%s: header clock_source", what);
     }
     /* the records made it: the collector reads the 10 spans of the helper */
-    collector_options o = {.dir = f->dir, .keep = 1, .quiet = 1};
+    collector_options o = {.dir = f->dir, .quiet = 1};
     collector *c;
     assert_int_equal(collector_open(&o, &c), 0);
     assert_u64_equal(1, collector_scan(c), "%s: processes attached", what);

@@ -29,7 +29,7 @@ static int group_teardown(void **state)
 
 static collector *open_collector(void)
 {
-    collector_options o = {.dir = dir, .keep = 1, .quiet = 1};
+    collector_options o = {.dir = dir, .quiet = 1};
     collector *c = NULL;
     assert_int_equal(collector_open(&o, &c), 0);
     collector_scan(c);

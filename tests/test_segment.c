@@ -57,7 +57,7 @@ static int dir_teardown(void **state)
 
 static collector *open_collector(const char *dir, int quiet, int keep)
 {
-    collector_options o = {.dir = dir, .quiet = quiet, .keep = keep};
+    collector_options o = {.dir = dir, .quiet = quiet, .remove_exited = !keep};
     collector *c = NULL;
     assert_int_equal(collector_open(&o, &c), 0);
     return c;

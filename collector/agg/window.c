@@ -200,7 +200,7 @@ static void on_spans(void *ctx, const tkc_proc *cp, const tkc_span *s, size_t n)
 
 static void add_signed(uint64_t *v, int64_t d)
 {
-    *v = d < 0 && (uint64_t)-d > *v ? 0 : *v + (uint64_t)d;
+    *v = d < 0 && 0 - (uint64_t)d > *v ? 0 : *v + (uint64_t)d;
 }
 
 static void on_loss(void *ctx, const tkc_proc *cp, const tkc_loss *l)

@@ -106,7 +106,7 @@ static void emit_loss(tkc_core *c, cproc *p, uint32_t name, uint32_t ring, tkc_l
     if (n == 0)
         return;
     uint64_t *total = &p->lost[why];
-    *total = n < 0 && (uint64_t)-n > *total ? 0 : *total + (uint64_t)n; /* wraps as intended */
+    *total = n < 0 && 0 - (uint64_t)n > *total ? 0 : *total + (uint64_t)n; /* wraps as intended */
     tkc_loss l = {name, ring, why, n};
     EMIT(c, loss, &p->pub, &l);
 }
@@ -156,6 +156,8 @@ static void cproc_free(cproc *p)
         return;
     if (p->mem)
         munmap((void *)p->mem, p->size);
+    if (p->fd >= 0)
+        close(p->fd);
     for (uint32_t i = 0; p->rings && i < p->max_rings; i++)
         free(p->rings[i].names);
     free(p->rings);
@@ -446,6 +448,8 @@ static cproc *cproc_new(tkc_core *c, const tks_header *h, const char *path, cons
     cproc *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
+    p->fd = -1;
+    p->layout = *h;
     p->mem = mem;
     p->size = size;
     p->dev = st->st_dev;
@@ -474,11 +478,8 @@ static cproc *cproc_new(tkc_core *c, const tks_header *h, const char *path, cons
     p->pub.start_real_ns = h->start_real_ns;
     p->pub.start_mono_ns = h->start_mono_ns;
     p->pub.attach_mono_ns = tkc_now_ns();
-    p->names = calloc(p->max_names, sizeof *p->names);
-    p->kinds = calloc(p->max_names, 1);
-    p->last_ticks = calloc(p->max_names, sizeof *p->last_ticks);
     p->rings = calloc(p->max_rings, sizeof *p->rings);
-    if (!p->path || !p->names || !p->kinds || !p->last_ticks || !p->rings) {
+    if (!p->path || !p->rings) {
         p->mem = NULL;
         cproc_free(p);
         return NULL;
@@ -498,6 +499,13 @@ static int attach(tkc_core *c, const char *path)
         close(fd); /* other users' segments are ignored without a word */
         return 0;
     }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) { /* another user could rewrite it under its program */
+        report_bad(c, path, st.st_dev, st.st_ino,
+                   (st.st_mode & S_IWOTH) ? "world-writable (a segment must be 0600)"
+                                          : "group-writable (a segment must be 0600)");
+        close(fd);
+        return 0;
+    }
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     int64_t dsec = (int64_t)now.tv_sec - (int64_t)st.st_mtim.tv_sec;
@@ -510,9 +518,9 @@ static int attach(tkc_core *c, const char *path)
     }
     size_t size = (size_t)st.st_size;
     void *mem = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
     if (mem == MAP_FAILED) {
         report_bad(c, path, st.st_dev, st.st_ino, strerror(errno));
+        close(fd);
         return 0;
     }
     char why[160] = "";
@@ -558,6 +566,7 @@ static int attach(tkc_core *c, const char *path)
         }
     }
     if (ok == 1) {
+        p->fd = fd;
         c->procs[c->nprocs++] = p;
         EMIT(c, proc_appeared, &p->pub);
         return 1;
@@ -567,6 +576,7 @@ static int attach(tkc_core *c, const char *path)
         cproc_free(p);
     }
     munmap(mem, size);
+    close(fd);
     if (ok == 0)
         report_bad(c, path, st.st_dev, st.st_ino, why);
     return 0;
@@ -633,6 +643,48 @@ size_t tkc_core_scan(tkc_core *c)
     return c->nprocs;
 }
 
+/* ---- holes -------------------------------------------------------------------------------------- */
+
+/* Nonzero when [off, off + len) of the segment holds a hole: never-written pages, which a read
+ * would allocate on tmpfs (filling it, or faulting when it is full). A file system that does not
+ * report holes reports none. */
+static int has_hole(const cproc *p, uint64_t off, uint64_t len)
+{
+    if (len == 0 || p->fd < 0)
+        return 0;
+    off_t h = lseek(p->fd, (off_t)off, SEEK_HOLE);
+    if (h < 0)
+        return errno != EINVAL; /* ENXIO: past the end of the file */
+    return (uint64_t)h < off + len;
+}
+
+/* Copies len bytes at off of the mapping into dst, page by page, leaving zeros where the file
+ * has a hole. */
+static void copy_data(const cproc *p, uint64_t off, void *dst, size_t len)
+{
+    if (!has_hole(p, off, len)) {
+        const uint64_t *src = (const uint64_t *)(p->mem + off);
+        uint64_t *d = dst;
+        for (size_t i = 0; i < len / 8; i++)
+            d[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+        return;
+    }
+    const uint64_t page = 4096;
+    memset(dst, 0, len);
+    for (uint64_t at = off; at < off + len;) {
+        uint64_t end = (at / page + 1) * page;
+        if (end > off + len)
+            end = off + len;
+        if (!has_hole(p, at, end - at)) {
+            const uint64_t *src = (const uint64_t *)(p->mem + at);
+            uint64_t *d = (uint64_t *)((char *)dst + (at - off));
+            for (uint64_t i = 0; i < (end - at) / 8; i++)
+                d[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+        }
+        at = end;
+    }
+}
+
 /* ---- names ------------------------------------------------------------------------------------- */
 
 /* Copies names published since the last look (untrusted: kind, length and bytes are checked). */
@@ -645,6 +697,30 @@ static void names_refresh(tkc_core *c, cproc *p)
     uint32_t first = p->pub.names_known;
     if (n <= first)
         return;
+    if (n > p->names_cap) {
+        uint32_t cap = p->names_cap ? p->names_cap : 64;
+        while (cap < n)
+            cap *= 2;
+        if (cap > p->max_names)
+            cap = p->max_names;
+        char(*nn)[56] = realloc(p->names, cap * sizeof *nn);
+        if (nn)
+            p->names = nn;
+        uint8_t *nk = nn ? realloc(p->kinds, cap) : NULL;
+        if (nk)
+            p->kinds = nk;
+        uint64_t *nl = nk ? realloc(p->last_ticks, cap * sizeof *nl) : NULL;
+        if (!nl)
+            return; /* out of memory: the names wait for the next drain */
+        p->last_ticks = nl;
+        memset(p->last_ticks + p->names_cap, 0, (cap - p->names_cap) * sizeof *nl);
+        p->names_cap = cap;
+    }
+    if (has_hole(p, p->names_off + (uint64_t)first * sizeof(tks_name),
+                 (uint64_t)(n - first) * sizeof(tks_name))) {
+        p->pub.corrupt_records++; /* published names that were never written */
+        return;
+    }
     const tks_name *table = (const tks_name *)(p->mem + p->names_off);
     for (uint32_t i = first; i < n; i++) {
         tks_name e;
@@ -778,18 +854,30 @@ static uint64_t ring_drain(tkc_core *c, cproc *p, uint32_t ri)
 {
     const char *base = p->mem + p->rings_off + (uint64_t)ri * p->stride;
     const tks_ring_header *rh = (const tks_ring_header *)base;
-    const uint64_t *counters = (const uint64_t *)(base + p->counters_off);
     const tks_record *slots = (const tks_record *)(base + p->slots_off);
     ring_view *rv = &p->rings[ri];
     const uint64_t cap = p->cap, mask = cap - 1, keep = cap - 1;
     uint64_t read = 0;
-
-    if (!rv->names) {
-        rv->names = calloc(p->max_names, sizeof *rv->names);
-        if (!rv->names)
+    const uint64_t ring_off = p->rings_off + (uint64_t)ri * p->stride;
+    if (!rv->whole) { /* a claimed ring's pages hold data; a hole means a corrupt or hostile file */
+        if (has_hole(p, ring_off, TKS_RING_HEADER_SIZE))
             return 0;
-        rv->snap_head = UINT64_MAX;
+        rv->whole = !has_hole(p, ring_off + p->slots_off, (uint64_t)cap * TKS_RECORD_SIZE);
     }
+
+    if (rv->names_cap < p->pub.names_known) {
+        uint32_t ncap = p->names_cap;
+        name_slot *nn = realloc(rv->names, ncap * sizeof *nn);
+        if (!nn)
+            return 0;
+        memset(nn + rv->names_cap, 0, (ncap - rv->names_cap) * sizeof *nn);
+        if (!rv->names)
+            rv->snap_head = UINT64_MAX;
+        rv->names = nn;
+        rv->names_cap = ncap;
+    }
+    if (!rv->names)
+        return 0; /* no name yet: nothing can be accounted */
     rv->tid = __atomic_load_n(&rh->tid, __ATOMIC_RELAXED);
     for (int i = 0; i < 15; i++)
         rv->thread_name[i] = __atomic_load_n(&rh->thread_name[i], __ATOMIC_RELAXED);
@@ -806,6 +894,16 @@ static uint64_t ring_drain(tkc_core *c, cproc *p, uint32_t ri)
         if (head - start > keep)
             start = head - keep; /* older records were overwritten: lost, counted by sequence */
         uint64_t n = head - start < CHUNK_RECORDS ? head - start : CHUNK_RECORDS;
+        if (!rv->whole) {
+            uint64_t s0 = start & mask, n0 = n < cap - s0 ? n : cap - s0;
+            uint64_t slots_at = ring_off + p->slots_off;
+            if (has_hole(p, slots_at + s0 * TKS_RECORD_SIZE, n0 * TKS_RECORD_SIZE) ||
+                (n > n0 && has_hole(p, slots_at, (n - n0) * TKS_RECORD_SIZE))) {
+                p->pub.corrupt_records += n; /* records said written that are not there */
+                rv->tail = start + n;
+                continue;
+            }
+        }
         uint64_t *dst = (uint64_t *)c->buf;
         for (uint64_t i = 0; i < n; i++) {
             const uint64_t *src = (const uint64_t *)&slots[(start + i) & mask];
@@ -872,8 +970,7 @@ static uint64_t ring_drain(tkc_core *c, cproc *p, uint32_t ri)
      * stored then belongs to a record whose sequence number was read). */
     uint32_t nn = p->pub.names_known;
     if (!(rv->tail == rv->snap_head && nn == rv->snap_names)) {
-        for (uint32_t id = 0; id < nn; id++)
-            c->counter_buf[id] = __atomic_load_n(&counters[id], __ATOMIC_RELAXED);
+        copy_data(p, ring_off + p->counters_off, c->counter_buf, (size_t)nn * 8);
         TKS_FENCE_ACQUIRE();
         if (__atomic_load_n(&rh->head, __ATOMIC_RELAXED) == rv->tail) {
             rv->snap_head = rv->tail;
@@ -914,6 +1011,20 @@ static int proc_alive(const cproc *p)
     return 1;
 }
 
+/* Nonzero when a field that decides an offset or a size differs from the copy validated at attach
+ * (every read uses the copy; a change means the file is not what it was). */
+static int layout_changed(const cproc *p)
+{
+    const tks_header *h = (const tks_header *)p->mem, *l = &p->layout;
+#define SAME(f) (__atomic_load_n(&h->f, __ATOMIC_RELAXED) == l->f)
+    return !(SAME(version) && SAME(header_size) && SAME(segment_size) && SAME(record_size) &&
+             SAME(max_names) && SAME(max_rings) && SAME(ring_capacity) && SAME(names_offset) &&
+             SAME(rings_offset) && SAME(ring_stride) && SAME(counters_offset) &&
+             SAME(slots_offset) && SAME(pid) && SAME(uid) && SAME(clock_source) &&
+             memcmp(h->magic, l->magic, 8) == 0);
+#undef SAME
+}
+
 static uint64_t proc_drain(tkc_core *c, cproc *p)
 {
     if (p->pub.state == TKC_PROC_EXITED || p->broken)
@@ -923,8 +1034,22 @@ static uint64_t proc_drain(tkc_core *c, cproc *p)
     volatile uint64_t read = 0; /* survives a siglongjmp from the SIGBUS guard */
     uint64_t dropped = p->pub.dropped_no_ring;
     sigjmp_buf jb;
-    if (sigsetjmp(jb, 1) == 0) {
+    struct stat st;
+    int truncated = p->fd >= 0 && fstat(p->fd, &st) == 0 && (uint64_t)st.st_size < p->size;
+    if (!truncated && sigsetjmp(jb, 1) == 0) {
         segment_guard_set(&jb);
+        if (layout_changed(p)) {
+            p->broken = 1;
+            if (!c->opt.quiet)
+                fprintf(stderr, "timekeeper: %s: its layout changed while attached "
+                                "(corrupt or not written by timekeeper); detached\n",
+                        p->pub.path);
+            segment_guard_set(NULL);
+            p->pub.state = TKC_PROC_EXITED;
+            p->pub.exit_kind = TKC_EXIT_KILLED;
+            EMIT(c, proc_exited, &p->pub);
+            return 0;
+        }
         calib_refresh(c, p);
         names_refresh(c, p);
         uint32_t rings = __atomic_load_n(&h->ring_count, __ATOMIC_ACQUIRE);

@@ -5,6 +5,8 @@
 tkc_decode_fn tkc_decoder(uint32_t type)
 {
     switch (type) {
+    case TKS_REC_COMPONENT:
+        return tkc_decode_component;
     default:
         return NULL;
     }

@@ -22,9 +22,11 @@ typedef struct ring_view {
     uint64_t snap_head;  /* head at the last consistent counter snapshot, UINT64_MAX: none */
     uint32_t snap_names; /* names known at that snapshot */
     int drained;         /* read to its head once: later losses are overruns */
+    int whole;           /* every slot of the ring holds data (no hole): no more hole checks */
+    uint32_t names_cap;  /* entries of names */
     uint32_t tid;
     char thread_name[16];
-    name_slot *names;    /* max_names entries, allocated at first use */
+    name_slot *names;    /* names_cap entries, grown with the names the process publishes */
 } ring_view;
 
 typedef struct cproc {
@@ -40,6 +42,10 @@ typedef struct cproc {
     /* the layout, from the private copy of the header validated at attach */
     uint32_t max_names, max_rings, cap;
     uint64_t names_off, rings_off, stride, counters_off, slots_off;
+    int fd;                /* the segment, read-only: to tell data from holes (SEEK_HOLE) */
+    tks_header layout;     /* the private copy of the header validated at attach */
+    uint32_t names_cap;    /* entries of names, kinds and last_ticks: grown as names appear, so
+                            * memory follows what the segment holds, not what it claims */
     char (*names)[56];
     uint8_t *kinds;
     uint64_t *last_ticks;  /* per name id: newest tick, for last_record_mono_ns */
@@ -49,7 +55,7 @@ typedef struct cproc {
     size_t calib_hint;     /* the bracket of the last conversion */
     double ns_per_tick;
     uint64_t lost[TKC_LOSS_REASONS];
-    int broken;            /* a read faulted (file truncated under us): detached */
+    int broken;            /* a read faulted, or the layout changed under us: detached */
 } cproc;
 
 #endif

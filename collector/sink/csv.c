@@ -42,10 +42,11 @@ static int csv_row(void *ctx, const tk_row *r)
     fprintf(f, "%.3f,%s,%.3f,%d,", c->v->now_real_s,
             c->v->window == TKA_TOTAL ? "total" : "interval", r->seconds, r->core->pid);
     csv_field(f, r->core->name);
-    fprintf(f, ",%s,", r->core->state == TKC_PROC_LIVE ? "live" : "exited");
+    fprintf(f, ",%s,", tk_proc_state_name(r->core));
     csv_field(f, tka_timer_name(r->timer));
-    fprintf(f, ",%s,%llu,%llu,%.3f,%llu,%.1f,%llu,%llu,%llu,%llu,%llu\n", tk_kind_names[r->kind],
-            (unsigned long long)s->count, (unsigned long long)r->lost, r->rate,
+    fprintf(f, ",%s,%llu,%llu,%llu,%llu,%.3f,%llu,%.1f,%llu,%llu,%llu,%llu,%llu\n",
+            tk_kind_names[r->kind], (unsigned long long)s->count, (unsigned long long)r->lost,
+            (unsigned long long)r->overwritten, (unsigned long long)r->core->dropped_no_ring, r->rate,
             (unsigned long long)s->min, s->avg, (unsigned long long)s->p50,
             (unsigned long long)s->p90, (unsigned long long)s->p99, (unsigned long long)s->p999,
             (unsigned long long)s->max);
@@ -58,7 +59,8 @@ static int csv_window(tk_sink *s, const tk_window_view *v)
         return -ENOMEM;
     csv_state *st = s->state;
     if (!st->header_done) {
-        fputs("ts,window,seconds,pid,process,state,timer,kind,count,lost,rate_hz,min_ns,avg_ns,"
+        fputs("ts,window,seconds,pid,process,state,timer,kind,count,lost,overwritten,dropped,"
+              "rate_hz,min_ns,avg_ns,"
               "p50_ns,p90_ns,p99_ns,p999_ns,max_ns\n", s->out);
         st->header_done = 1;
     }

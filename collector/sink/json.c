@@ -20,14 +20,16 @@ static int json_row(void *ctx, const tk_row *r)
     const hist_summary *s = &r->s;
     fprintf(f, "{\"ts\":%.3f,\"pid\":%d,\"process\":", j->v->now_real_s, r->core->pid);
     tk_json_str(f, r->core->name);
-    fprintf(f, ",\"state\":\"%s\",\"timer\":", r->core->state == TKC_PROC_LIVE ? "live" : "exited");
+    fprintf(f, ",\"state\":\"%s\",\"timer\":", tk_proc_state_name(r->core));
     tk_json_str(f, tka_timer_name(r->timer));
     fprintf(f,
             ",\"kind\":\"%s\",\"window\":\"%s\",\"seconds\":%.3f,\"count\":%llu,\"lost\":%llu,"
+            "\"overwritten\":%llu,\"dropped\":%llu,"
             "\"rate_hz\":%.3f,\"min_ns\":%llu,\"avg_ns\":%.1f,\"p50_ns\":%llu,\"p90_ns\":%llu,"
             "\"p99_ns\":%llu,\"p999_ns\":%llu,\"max_ns\":%llu,\"overhead_ns\":%llu}\n",
             tk_kind_names[r->kind], j->v->window == TKA_TOTAL ? "total" : "interval", r->seconds,
-            (unsigned long long)s->count, (unsigned long long)r->lost, r->rate,
+            (unsigned long long)s->count, (unsigned long long)r->lost,
+            (unsigned long long)r->overwritten, (unsigned long long)r->core->dropped_no_ring, r->rate,
             (unsigned long long)s->min, s->avg, (unsigned long long)s->p50,
             (unsigned long long)s->p90, (unsigned long long)s->p99, (unsigned long long)s->p999,
             (unsigned long long)s->max,

@@ -30,12 +30,18 @@ static int table_proc(void *ctx, const tka_proc *p)
     table_ctx *t = ctx;
     FILE *f = t->f;
     const tkc_proc *c = tka_proc_core(p);
-    fprintf(f, "pid %d %s (%s, %u thread%s%s)\n", c->pid, c->name,
-            c->state == TKC_PROC_LIVE ? "live" : "exited", c->rings_used,
-            c->rings_used == 1 ? "" : "s",
-            c->dropped_no_ring ? ", records dropped: no free ring" : "");
-    fprintf(f, "  %-*s %-10s %10s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", t->name_w, "timer", "kind",
-            "count", "rate/s", "min", "avg", "p50", "p90", "p99", "p99.9", "max", "lost");
+    fprintf(f, "pid %d %s (%s, %u thread%s", c->pid, c->name, tk_proc_state_name(c),
+            c->rings_used, c->rings_used == 1 ? "" : "s");
+    if (c->dropped_no_ring)
+        fprintf(f, ", %llu records dropped: no free ring",
+                (unsigned long long)c->dropped_no_ring);
+    if (c->unknown_records || c->corrupt_records)
+        fprintf(f, ", %llu unknown and %llu corrupt records skipped",
+                (unsigned long long)c->unknown_records, (unsigned long long)c->corrupt_records);
+    fprintf(f, ")\n");
+    fprintf(f, "  %-*s %-10s %10s %8s %8s %8s %8s %8s %8s %8s %8s %8s %11s\n", t->name_w, "timer", "kind",
+            "count", "rate/s", "min", "avg", "p50", "p90", "p99", "p99.9", "max", "lost",
+            "overwritten");
     return 0;
 }
 
@@ -62,7 +68,7 @@ static int table_row(void *ctx, const tk_row *r)
     };
     for (int i = 0; i < 8; i++)
         tk_fput_col(f, cols[i], 8); /* aligned by characters: µs is one column wider in bytes */
-    fprintf(f, " %8llu\n", (unsigned long long)r->lost);
+    fprintf(f, " %8llu %11llu\n", (unsigned long long)r->lost, (unsigned long long)r->overwritten);
     return 0;
 }
 

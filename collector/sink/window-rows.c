@@ -3,11 +3,6 @@
 
 const char *const tk_kind_names[TKA_KINDS] = {"processing", "latency"};
 
-static uint64_t lost_of(const tka_timer *t, tka_window w)
-{
-    return tka_timer_lost(t, w, TKC_LOSS_OVERWRITTEN) + tka_timer_lost(t, w, TKC_LOSS_LAPPED);
-}
-
 int tk_window_rows(const tk_window_view *v, int (*proc)(void *ctx, const tka_proc *p),
                    int (*row)(void *ctx, const tk_row *r), void *ctx)
 {
@@ -24,7 +19,9 @@ int tk_window_rows(const tk_window_view *v, int (*proc)(void *ctx, const tka_pro
                 hist_count(tka_timer_hist(t, TKA_INTERVAL, TKA_PROCESSING)) == 0)
                 continue; /* the "(invalid)" timer, shown only when something was recorded in it */
             for (int k = 0; k < TKA_KINDS; k++) {
-                tk_row rw = {p, tka_proc_core(p), t, k, {0}, lost_of(t, v->window), 0, 0};
+                tk_row rw = {p, tka_proc_core(p), t, k, {0},
+                             tka_timer_lost(t, v->window, TKC_LOSS_LAPPED),
+                             tka_timer_lost(t, v->window, TKC_LOSS_OVERWRITTEN), 0, 0};
                 hist_summarize(tka_timer_hist(t, v->window, k), &rw.s);
                 /* latency rows only for timers that carry an origin */
                 if (k == TKA_LATENCY && rw.s.count == 0 && !tka_timer_has_latency(t))
@@ -37,4 +34,11 @@ int tk_window_rows(const tk_window_view *v, int (*proc)(void *ctx, const tka_pro
         }
     }
     return 0;
+}
+
+const char *tk_proc_state_name(const tkc_proc *p)
+{
+    if (p->state == TKC_PROC_LIVE)
+        return "live";
+    return p->exit_kind == TKC_EXIT_KILLED ? "killed" : "exited";
 }

@@ -12,7 +12,8 @@ typedef struct tk_row {
     const tka_timer *timer;
     int kind;                  /* TKA_PROCESSING, TKA_LATENCY */
     hist_summary s;
-    uint64_t lost;             /* records lost in the window (overwritten + lapped) */
+    uint64_t lost;             /* records this collector missed while attached (rings lapped) */
+    uint64_t overwritten;      /* records rings overwrote before this collector first read them */
     double seconds;            /* what the rate is over */
     double rate;
 } tk_row;
@@ -23,5 +24,8 @@ extern const char *const tk_kind_names[TKA_KINDS];
  * Stops at the first nonzero return and returns it. */
 int tk_window_rows(const tk_window_view *v, int (*proc)(void *ctx, const tka_proc *p),
                    int (*row)(void *ctx, const tk_row *r), void *ctx);
+
+/* "live", "exited" (a normal exit) or "killed" (gone without the library's exit mark). */
+const char *tk_proc_state_name(const tkc_proc *p);
 
 #endif

@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_dir_remove();
         return 0;
     }
-    collector_options o = {.dir = fuzz_dir, .quiet = 1, .keep = 1};
+    collector_options o = {.dir = fuzz_dir, .quiet = 1};
     collector *c;
     if (collector_open(&o, &c) == 0) {
         collector_scan(c);

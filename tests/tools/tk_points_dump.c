@@ -58,7 +58,7 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--dir") && i + 1 < argc)
             o.dir = argv[++i];
         else if (!strcmp(argv[i], "--keep"))
-            o.keep = 1;
+            ; /* the collector never removes segments unless asked: kept for old callers */
         else {
             fprintf(stderr, "usage: tk_points_dump --dir DIR [--keep]\n");
             return 2;
