@@ -66,7 +66,8 @@ static int cmd_analyze(int argc, char **argv);
 
 const cli_command cmd_analyze_def = {
     "analyze", cmd_analyze, "measure intervals between labeled points (TIMING lines)",
-    "[--spec FILE] [--command N] [--json|--csv] [FILE...|--live [--duration TIME] [--pid P] [--dir DIR]]", description,
+    "[--spec FILE] [--command N] [--json|--csv] [--idle TIME] [--max-open N] [--max-errors N]\n"
+    "       [FILE...|--live [--duration TIME] [--pid P] [--dir DIR]]", description,
     options,
 };
 

@@ -43,7 +43,7 @@ typedef struct record_opts {
 static int cmd_record(int argc, char **argv);
 const cli_command cmd_record_def = {
     "record", cmd_record, "record timers, points and component timing into a SQLite file",
-    "[-o FILE] [--raw] [--interval TIME] [--duration TIME] [--pid P] [--dir DIR] [--force]\n"
+    "[-o|--output FILE] [--raw] [--interval TIME] [--duration TIME] [--pid P] [--dir DIR] [--force]\n"
     "       [--quiet] [-- COMMAND [ARG...]]",
     "Attaches to every instrumented process of this user (and to new ones as they appear) and\n"
     "writes into FILE: processes, threads, names, per-window statistics of every timer with\n"

@@ -657,8 +657,11 @@ static void draw_pane(tui_canvas *c, tui_view *v, const tui_model *m, int kind, 
                              "no series shown: press a, m, M, e or p") + 3;
     if (last->count) {
         char n1[24], p99[24];
-        snprintf(buf, sizeof buf, "n=%s p99=%s", tui_fmt_count(n1, sizeof n1, (double)last->count),
-                 tui_fmt_ns(p99, sizeof p99, (double)last->p99, v->utf8));
+        if (v->series & TUI_SERIES_BIT(TUI_STAT_P99)) /* the legend has it already */
+            snprintf(buf, sizeof buf, "n=%s", tui_fmt_count(n1, sizeof n1, (double)last->count));
+        else
+            snprintf(buf, sizeof buf, "n=%s p99=%s", tui_fmt_count(n1, sizeof n1, (double)last->count),
+                     tui_fmt_ns(p99, sizeof p99, (double)last->p99, v->utf8));
         if (c->w - tui_text_width(buf) - 1 > x)
             text_right(c, c->w - 1, y + 1, TUI_S_DIM, buf);
     }

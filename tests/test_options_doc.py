@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """test_options_doc.py — one source of truth for options: every option of every command, as its
 --help lists it, appears in that command's usage line, in the man page's synopsis of the command
-and in the man page's text of it; and no option the man page names for a command is unknown to it.
+and in the man page's text of it; no option the man page names for a command is unknown to it; and
+every measured figure of the README's cost table appears in docs/benchmarks.md.
 Usage: test_options_doc.py BIN_DIR SOURCE_DIR"""
 import re
 import subprocess
@@ -52,6 +53,18 @@ for cmd in commands:
             if re.search(r"timekeeper [a-z]+ [^\n]*--%s" % name, entry) or name in ("version",):
                 continue
             errors.append("man page: %s names --%s, which %s --help does not know" % (cmd, name, cmd))
+
+# measured costs: every figure of the README's cost table comes from docs/benchmarks.md
+readme = open(src + "/README.md", encoding="utf-8").read()
+bench = open(src + "/docs/benchmarks.md", encoding="utf-8").read()
+table = readme.split("## What it costs")[1].split("\n## ")[0]
+for row in re.findall(r"^\| (.+) \| (.+) \|$", table, re.M):
+    for fig in re.findall(r"[+−-]?\d[\d ]*(?:\.\d+)?\s?(?:%|ns|M records/s|MB/s|×)", row[1]):
+        fig = fig.strip()
+        if fig.endswith("×"):  # ratios are printed bare in the results table
+            fig = fig[:-1].strip()
+        if fig not in bench:
+            errors.append("README cost table: '%s' (%s) is not in docs/benchmarks.md" % (fig, row[0]))
 
 for e in errors:
     print("FAIL:", e)

@@ -325,7 +325,8 @@ static void table_stats(const analyze *a, FILE *out)
                 table_breakdown(a, out, w, T, &a->bd[t][k + 1], sp->path[T->path0 + k].name);
             if (hist_count(a->bd[t][T->npaths + 1].total) && T->npaths)
                 table_breakdown(a, out, w, T, &a->bd[t][T->npaths + 1], "other");
-            table_legend(a, out, w, T);
+            if (hist_count(a->bd[t][0].total))
+                table_legend(a, out, w, T);
             fputc('\n', out);
         }
     } else {
