@@ -82,6 +82,11 @@ if [ -n "$quick" ]; then
 else
     TMPDIR=$out run_script bench_analyze "$here/bench_analyze.sh" "$bin/timekeeper" 256
 fi
+if [ -x "$bin/tk_burst" ]; then
+    TMPDIR=$out run_script bench_pipeline "$here/bench_pipeline.sh" "$bin" $quick
+else
+    echo "== bench_pipeline: skipped (needs $bin/tk_burst, built with the tests)"
+fi
 if command -v tmux >/dev/null 2>&1 && [ -x "$bin/top_producer" ]; then
     run_script bench_top "$here/bench_top.sh" "$bin" $quick
 else
@@ -90,7 +95,7 @@ fi
 
 echo
 echo "== summary ($(($(date +%s) - start_all)) s; load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))"
-for name in bench_record bench_drain bench_hist bench_recorder bench_soak bench_clock bench_analyze bench_top; do
+for name in bench_record bench_drain bench_hist bench_recorder bench_soak bench_clock bench_analyze bench_pipeline bench_top; do
     f="$out/$name.txt"
     [ -f "$f" ] || continue
     grep -E '^[a-z0-9_]+: ' "$f" | grep -v '^bench_' | sed 's/^/  /'

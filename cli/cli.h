@@ -73,6 +73,6 @@ const char *cli_fmt_rate(char *buf, size_t len, double hz);
 
 /* The subcommands, one file each (cmd-<name>.c). */
 extern const cli_command cmd_list_def, cmd_report_def, cmd_check_def, cmd_calibrate_def,
-    cmd_top_def, cmd_analyze_def, cmd_clean_def, cmd_record_def;
+    cmd_top_def, cmd_analyze_def, cmd_clean_def, cmd_record_def, cmd_export_def, cmd_diff_def;
 
 #endif

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "agg/window.h"
 #include "core/core.h"
+#include "sink/window-rows.h"
 
 
 static const cli_option options[] = {
@@ -46,12 +47,6 @@ static const char *clock_name(int c)
     return c == 1 ? "tsc" : c == 2 ? "cntvct" : c == 3 ? "monotonic" : "?";
 }
 
-static uint64_t timer_lost(const tka_timer *t)
-{
-    return tka_timer_lost(t, TKA_TOTAL, TKC_LOSS_OVERWRITTEN) +
-           tka_timer_lost(t, TKA_TOTAL, TKC_LOSS_LAPPED);
-}
-
 static int cmd_list(int argc, char **argv)
 {
     list_opts o = {0};
@@ -84,10 +79,15 @@ static int cmd_list(int argc, char **argv)
             printf("{\"pid\":%d,\"process\":", p->pid);
             cli_json_str(stdout, p->name);
             printf(",\"state\":\"%s\",\"clock\":\"%s\",\"threads\":%u,\"start_real_ns\":%llu,"
-                   "\"points\":%llu,\"segment\":",
-                   p->state == TKC_PROC_LIVE ? "live" : "exited", clock_name(p->clock_source),
+                   "\"points\":%llu,\"dropped_no_ring\":%llu,\"dropped_no_space\":%llu,"
+                   "\"dropped_names_full\":%llu,\"unknown_records\":%llu,\"corrupt_records\":%llu,"
+                   "\"segment\":",
+                   tk_proc_state_name(p), clock_name(p->clock_source),
                    p->rings_used, (unsigned long long)p->start_real_ns,
-                   (unsigned long long)p->points);
+                   (unsigned long long)p->points, (unsigned long long)p->dropped_no_ring,
+                   (unsigned long long)p->dropped_no_space,
+                   (unsigned long long)p->dropped_names_full,
+                   (unsigned long long)p->unknown_records, (unsigned long long)p->corrupt_records);
             cli_json_str(stdout, p->path);
             printf(",\"cmdline\":");
             cli_json_str(stdout, p->cmdline);
@@ -96,20 +96,23 @@ static int cmd_list(int argc, char **argv)
                 const tka_timer *t = tka_proc_timer(ap, j);
                 printf("%s{\"name\":", j ? "," : "");
                 cli_json_str(stdout, tka_timer_name(t));
-                printf(",\"count\":%llu,\"lost\":%llu}",
+                printf(",\"count\":%llu,\"lost\":%llu,\"overwritten\":%llu}",
                        (unsigned long long)hist_count(tka_timer_hist(t, TKA_TOTAL, TKA_PROCESSING)),
-                       (unsigned long long)timer_lost(t));
+                       (unsigned long long)tka_timer_lost(t, TKA_TOTAL, TKC_LOSS_LAPPED),
+                       (unsigned long long)tka_timer_lost(t, TKA_TOTAL, TKC_LOSS_OVERWRITTEN));
             }
             printf("]}\n");
         } else {
             printf("%-8d %-20s %-7s %2u thread%s  clock %-9s %s\n", p->pid, p->name,
-                   p->state == TKC_PROC_LIVE ? "live" : "exited", p->rings_used,
+                   tk_proc_state_name(p), p->rings_used,
                    p->rings_used == 1 ? " " : "s", clock_name(p->clock_source), p->cmdline);
             for (size_t j = 0; j < tka_proc_timer_count(ap); j++) {
                 const tka_timer *t = tka_proc_timer(ap, j);
-                printf("         %-40s %12llu records  %llu lost\n", tka_timer_name(t),
+                printf("         %-40s %12llu records  %llu lost  %llu overwritten\n",
+                       tka_timer_name(t),
                        (unsigned long long)hist_count(tka_timer_hist(t, TKA_TOTAL, TKA_PROCESSING)),
-                       (unsigned long long)timer_lost(t));
+                       (unsigned long long)tka_timer_lost(t, TKA_TOTAL, TKC_LOSS_LAPPED),
+                       (unsigned long long)tka_timer_lost(t, TKA_TOTAL, TKC_LOSS_OVERWRITTEN));
             }
         }
     }

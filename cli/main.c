@@ -9,7 +9,8 @@
 
 static const cli_command *const commands[] = {
     &cmd_list_def, &cmd_report_def, &cmd_top_def, &cmd_check_def,
-    &cmd_calibrate_def, &cmd_analyze_def, &cmd_clean_def, &cmd_record_def,
+    &cmd_calibrate_def, &cmd_analyze_def, &cmd_clean_def, &cmd_record_def, &cmd_export_def,
+    &cmd_diff_def,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

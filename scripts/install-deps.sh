@@ -2,7 +2,9 @@
 # install-deps.sh — installs the Debian packages the build and the tests need, when missing.
 # Idempotent: does nothing (and needs no network) when everything is already there.
 set -eu
-PKGS="build-essential cmake pkg-config libcmocka-dev libncurses-dev libsqlite3-dev sqlite3 python3 python3-dev python3-pytest tmux"
+PKGS="build-essential cmake pkg-config libcmocka-dev libncurses-dev python3 python3-dev python3-pytest tmux time util-linux"
+# Recordings (record, export, diff) and the tests that read them: SQLite, protoc to decode traces.
+PKGS="$PKGS libsqlite3-dev sqlite3 protobuf-compiler"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

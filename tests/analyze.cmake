@@ -14,11 +14,12 @@ set_tests_properties(fuzz_timing_line_replay PROPERTIES LABELS unit TIMEOUT 300)
 #   build/bin/fuzz_timing_line -max_len=16384 tests/fuzz/corpus/timing_line
 # The collector sources are compiled into it so that they are instrumented too.
 if(TK_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
-  add_executable(fuzz_timing_line fuzz/fuzz_timing_line.c
-    ${PROJECT_SOURCE_DIR}/collector/timing.c ${PROJECT_SOURCE_DIR}/collector/analyze.c
-    ${PROJECT_SOURCE_DIR}/collector/analyze_spec.c ${PROJECT_SOURCE_DIR}/collector/analyze_output.c
-    ${PROJECT_SOURCE_DIR}/collector/hist.c)
-  target_include_directories(fuzz_timing_line PRIVATE ${PROJECT_SOURCE_DIR}/collector)
+  file(GLOB fuzz_analyze_sources ${PROJECT_SOURCE_DIR}/collector/analyze/*.c
+       ${PROJECT_SOURCE_DIR}/collector/util/*.c)
+  add_executable(fuzz_timing_line fuzz/fuzz_timing_line.c ${fuzz_analyze_sources}
+    ${PROJECT_SOURCE_DIR}/collector/agg/hist.c)
+  target_include_directories(fuzz_timing_line PRIVATE ${PROJECT_SOURCE_DIR}/collector
+                             ${PROJECT_SOURCE_DIR})
   target_compile_options(fuzz_timing_line PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_options(fuzz_timing_line PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_libraries(fuzz_timing_line PRIVATE m)

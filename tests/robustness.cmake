@@ -32,17 +32,20 @@ if(TK_CLANG)
       "More clang flags for the fuzz target (e.g. -fno-sanitize=float-cast-overflow)")
   separate_arguments(fuzz_extra UNIX_COMMAND "${TK_FUZZ_EXTRA_FLAGS}")
   set(fuzz_bin ${CMAKE_BINARY_DIR}/bin/fuzz_segment)
+  file(GLOB fuzz_collector_sources ${PROJECT_SOURCE_DIR}/collector/*.c
+       ${PROJECT_SOURCE_DIR}/collector/core/*.c ${PROJECT_SOURCE_DIR}/collector/agg/*.c
+       ${PROJECT_SOURCE_DIR}/collector/analyze/*.c ${PROJECT_SOURCE_DIR}/collector/sink/*.c
+       ${PROJECT_SOURCE_DIR}/collector/util/*.c)
   add_custom_command(
     OUTPUT ${fuzz_bin}
     COMMAND ${TK_CLANG} -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
             ${fuzz_extra} -D_GNU_SOURCE -DTK_FUZZ_LIBFUZZER
             -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}
             -I${PROJECT_SOURCE_DIR}/collector
-            ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_segment.c ${PROJECT_SOURCE_DIR}/collector/segment.c
-            ${PROJECT_SOURCE_DIR}/collector/collector.c ${PROJECT_SOURCE_DIR}/collector/hist.c
+            -I${PROJECT_SOURCE_DIR}/tests
+            ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_segment.c ${fuzz_collector_sources}
             -lm -o ${fuzz_bin}
-    DEPENDS fuzz/fuzz_segment.c ${PROJECT_SOURCE_DIR}/collector/segment.c
-            ${PROJECT_SOURCE_DIR}/collector/collector.c ${PROJECT_SOURCE_DIR}/collector/hist.c
+    DEPENDS fuzz/fuzz_segment.c ${fuzz_collector_sources}
     COMMENT "Building the libFuzzer target fuzz_segment with ${TK_CLANG}"
     VERBATIM)
   add_custom_target(fuzz

@@ -342,6 +342,9 @@ static void the_same_letters_mean_the_same_options_in_every_command(void **state
         {"analyze", "-d, --dir"},   {"top", "-d, --dir"},        {"check", "-s, --max-silence"},
         {"top", "-s, --max-silence"}, {"report", "-i, --interval"}, {"top", "-i, --interval"},
         {"report", "-t, --timer"},  {"top", "-t, --timer"},
+        {"clean", "-d, --dir"},     {"clean", "-p, --pid"},      {"record", "-d, --dir"},
+        {"record", "-p, --pid"},    {"record", "-i, --interval"}, {"export", "-d, --dir"},
+        {"export", "-p, --pid"},    {"diff", "-j, --json"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *const args[] = {cases[i][0], "--help", NULL};

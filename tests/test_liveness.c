@@ -15,7 +15,7 @@
 
 #include "check.h"
 #include "format/segment.h"
-#include "liveness.h"
+#include "core/liveness.h"
 #include "testutil.h"
 #include "tu_spawn.h"
 

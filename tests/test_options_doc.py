@@ -36,7 +36,14 @@ for cmd in commands:
         errors.append("man page: no entry for command %s" % cmd)
         continue
     entry = by_name[cmd]
-    synopsis = entry.split("\n")[0]
+    # the synopsis: the entry's first line and any further ".B NAME" lines after a .br
+    lines = entry.split("\n")
+    synopsis = lines[0]
+    for i in range(1, len(lines) - 1, 2):
+        if lines[i] == ".br" and lines[i + 1].startswith(".B " + cmd):
+            synopsis += " " + lines[i + 1]
+        else:
+            break
     for short, name in opts:
         if name == "help":
             continue
@@ -50,7 +57,8 @@ for cmd in commands:
     for name in set(re.findall(r"(?<![\w-])--([a-z][a-z-]*[a-z])", entry)):
         if name not in known and not any(name == c for c in commands):
             # an option of another command mentioned in passing is fine when said so
-            if re.search(r"timekeeper [a-z]+ [^\n]*--%s" % name, entry) or name in ("version",):
+            if re.search(r"(timekeeper|\.B) (%s) [^\n]*--%s" % ("|".join(commands), name), entry) \
+                    or name in ("version",):
                 continue
             errors.append("man page: %s names --%s, which %s --help does not know" % (cmd, name, cmd))
 

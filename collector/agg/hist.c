@@ -1,8 +1,10 @@
 /* hist.c — log-linear (HDR-style) histograms: bucket layout, recording, quantiles, merge.
  * A histogram is not thread-safe: one thread at a time per histogram (the collector's own). */
 #include "agg/hist.h"
+#include "util/varint.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
@@ -295,4 +297,185 @@ void hist_foreach(const hist *h, hist_bucket_fn fn, void *ctx)
                 return;
         }
     }
+}
+
+/* ---- copy ---------------------------------------------------------------------------------------- */
+
+int hist_copy(hist *dst, const hist *src)
+{
+    if (dst == src)
+        return 0;
+    hist_reset(dst);
+    if (hist_merge(dst, src) < 0) {
+        hist_reset(dst);
+        return -1;
+    }
+    return 0;
+}
+
+hist *hist_dup(const hist *src)
+{
+    hist *h = hist_new();
+    if (h && hist_merge(h, src) < 0) {
+        hist_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* ---- encoding 1 (docs/recording-schema.md, "Histogram, encoding 1") -------------------------- */
+
+/* Runs body for each non-empty counter, with its flat index idx_ and count cnt_, in increasing
+ * order of index. */
+#define FOR_EACH_BUCKET(h, idx_, cnt_, body)                                                        \
+    do {                                                                                            \
+        if ((h)->count) {                                                                           \
+            unsigned hi_ = chunk_of((h)->max);                                                      \
+            for (unsigned c_ = chunk_of((h)->min); c_ <= hi_; c_++) {                               \
+                const uint64_t *cs_ = (h)->chunks[c_];                                              \
+                if (!cs_)                                                                           \
+                    continue;                                                                       \
+                for (unsigned b_ = 0; b_ < SUB_COUNT; b_++) {                                       \
+                    if (!cs_[b_])                                                                   \
+                        continue;                                                                   \
+                    uint64_t idx_ = ((uint64_t)c_ << SUB_BITS) + b_, cnt_ = cs_[b_];                \
+                    body                                                                            \
+                }                                                                                   \
+            }                                                                                       \
+        }                                                                                           \
+    } while (0)
+
+/* The low bound of a flat bucket index. */
+static uint64_t bucket_low(uint64_t idx)
+{
+    unsigned chunk = (unsigned)(idx >> SUB_BITS);
+    unsigned k = chunk < 2 ? 0 : chunk - 1;
+    return (idx - ((uint64_t)k << SUB_BITS)) << k;
+}
+
+/* An output cursor that keeps counting what does not fit. */
+typedef struct enc {
+    uint8_t *buf;
+    size_t cap, len;
+} enc;
+
+static void enc_varint(enc *e, uint64_t v)
+{
+    size_t n = tk_varint_len(v);
+    if (e->len + n <= e->cap)
+        tk_varint_put(e->buf + e->len, v);
+    e->len += n; /* once something missed, len > cap for good */
+}
+
+size_t hist_encode(const hist *h, void *buf, size_t cap)
+{
+    enc e = {buf, buf ? cap : 0, 1};
+    if (e.cap >= 1)
+        e.buf[0] = HIST_ENCODING_VERSION;
+    uint64_t nbuckets = 0;
+    FOR_EACH_BUCKET(h, idx, cnt, { (void)idx; (void)cnt; nbuckets++; });
+    enc_varint(&e, nbuckets);
+    uint64_t prev = 0;
+    FOR_EACH_BUCKET(h, idx, cnt, {
+        uint64_t lo = bucket_low(idx);
+        enc_varint(&e, lo - prev);
+        enc_varint(&e, cnt);
+        prev = lo;
+    });
+    return e.len;
+}
+
+int hist_decode(hist *h, const void *buf, size_t len, const hist_exact *exact)
+{
+    const uint8_t *p = buf, *end = p + len;
+    uint64_t nbuckets, lo = 0, total = 0, first = 0, last = 0;
+    hist_u128 sum = 0;
+    hist_reset(h);
+    if (len < 1 || p[0] != HIST_ENCODING_VERSION)
+        return -EINVAL;
+    p++;
+    if (tk_varint_get(&p, end, &nbuckets) < 0)
+        return -EINVAL;
+    /* Each bucket takes at least 2 bytes: a larger n is a lie, refused before any work. */
+    if (nbuckets > (size_t)(end - p) / 2)
+        return -EINVAL;
+    for (uint64_t i = 0; i < nbuckets; i++) {
+        uint64_t delta, cnt;
+        if (tk_varint_get(&p, end, &delta) < 0 || tk_varint_get(&p, end, &cnt) < 0)
+            goto corrupt;
+        if ((i > 0 && delta == 0) || delta > HIST_MAX_VALUE - lo)
+            goto corrupt; /* not increasing, or past the last bucket */
+        lo += delta;
+        uint64_t idx = bucket_of(lo);
+        if (bucket_low(idx) != lo)
+            goto corrupt; /* not a bucket's low bound */
+        if (cnt == 0 || __builtin_add_overflow(total, cnt, &total))
+            goto corrupt;
+        unsigned c = (unsigned)(idx >> SUB_BITS);
+        if (!h->chunks[c] && chunk_alloc(h, c) < 0) {
+            hist_reset(h);
+            return -ENOMEM;
+        }
+        h->chunks[c][idx & (SUB_COUNT - 1)] = cnt;
+        sum += (hist_u128)bucket_value(idx) * cnt;
+        if (i == 0)
+            first = idx;
+        last = idx;
+        /* Keep the invariant of struct hist while filling: min/max cover what is written. */
+        h->min = bucket_low(first);
+        h->max = lo;
+        h->count = total;
+    }
+    if (p != end)
+        goto corrupt;
+    if (total == 0)
+        return 0;
+    /* Without the exact values, the first bucket's low bound, the last bucket's high bound and
+     * the sum of bucket middles stand for min, max and sum. */
+    uint64_t min = bucket_low(first), max = bucket_low(last + 1) - 1;
+    if (max > HIST_MAX_VALUE)
+        max = HIST_MAX_VALUE;
+    uint64_t clamped = 0;
+    if (exact) {
+        if (exact->count != total || exact->min > exact->max || bucket_of(exact->min) != first ||
+            exact->max > HIST_MAX_VALUE || bucket_of(exact->max) != last ||
+            exact->clamped > total || (exact->clamped && exact->max != HIST_MAX_VALUE) ||
+            !(exact->avg >= (double)exact->min && exact->avg <= (double)exact->max))
+            goto corrupt;
+        min = exact->min;
+        max = exact->max;
+        clamped = exact->clamped;
+        sum = (hist_u128)((long double)exact->avg * (long double)total + 0.5L);
+    }
+    if (sum < (hist_u128)min * total)
+        sum = (hist_u128)min * total;
+    if (sum > (hist_u128)max * total)
+        sum = (hist_u128)max * total;
+    h->min = min;
+    h->max = max;
+    h->clamped = clamped;
+    h->sum = sum;
+    return 0;
+
+corrupt:
+    hist_reset(h);
+    return -EINVAL;
+}
+
+/* ---- cumulative counts --------------------------------------------------------------------------- */
+
+void hist_cumulative(const hist *h, const uint64_t *bounds, size_t n, uint64_t *out)
+{
+    uint64_t seen = 0;
+    size_t i = 0;
+    FOR_EACH_BUCKET(h, idx, cnt, {
+        /* The value the bucket stands for, as hist_quantile reports it. */
+        uint64_t v = bucket_value(idx);
+        v = v < h->min ? h->min : v > h->max ? h->max : v;
+        while (i < n && bounds[i] < v)
+            out[i++] = seen;
+        seen += cnt;
+    });
+    while (i < n)
+        out[i++] = seen;
 }

@@ -21,6 +21,7 @@
 #endif
 
 #include "core/decode.h"
+#include "core/liveness.h"
 #include "core/proc.h"
 #include "core/validate.h"
 #include "format/convert.h"
@@ -988,9 +989,15 @@ static uint64_t ring_drain(tkc_core *c, cproc *p, uint32_t ri)
     return read;
 }
 
-/* Is the producer still running? Dead when its pid is gone or was reused by another program. */
-static int proc_alive(const cproc *p)
+/* Is the producer still running? Asked of its life lock when it holds one (works across PID
+ * namespaces and without /proc); else dead when its pid is gone or was reused by another program. */
+static __attribute__((noinline)) int proc_alive(const cproc *p)
 {
+    if ((p->pub.features & TKS_FEATURE_LIFE_LOCK) && p->fd >= 0) {
+        int r = tkc_segment_holder_alive_fd(p->fd);
+        if (r >= 0)
+            return r;
+    }
     if (kill(p->pub.pid, 0) != 0 && errno == ESRCH)
         return 0;
     if (p->proc_starttime) {
@@ -1033,6 +1040,7 @@ static uint64_t proc_drain(tkc_core *c, cproc *p)
     int alive = proc_alive(p); /* before draining: a dead writer adds nothing after this */
     volatile uint64_t read = 0; /* survives a siglongjmp from the SIGBUS guard */
     uint64_t dropped = p->pub.dropped_no_ring;
+    volatile uint64_t health[2] = {p->pub.dropped_no_space, p->pub.dropped_names_full};
     sigjmp_buf jb;
     struct stat st;
     int truncated = p->fd >= 0 && fstat(p->fd, &st) == 0 && (uint64_t)st.st_size < p->size;
@@ -1060,6 +1068,12 @@ static uint64_t proc_drain(tkc_core *c, cproc *p)
             read += ring_drain(c, p, ri);
         p->pub.heartbeat_mono_ns = __atomic_load_n(&h->heartbeat_mono_ns, __ATOMIC_RELAXED);
         dropped = __atomic_load_n(&h->dropped_no_ring, __ATOMIC_RELAXED);
+        if (p->pub.minor_version >= 2) {
+            health[0] = __atomic_load_n(&h->health.dropped_no_space, __ATOMIC_RELAXED);
+            health[1] = __atomic_load_n(&h->health.dropped_name_full, __ATOMIC_RELAXED);
+            p->pub.names_refused = __atomic_load_n(&h->health.names_refused, __ATOMIC_RELAXED);
+            p->pub.timing_dropped = __atomic_load_n(&h->health.timing_dropped, __ATOMIC_RELAXED);
+        }
         p->pub.exit_mono_ns = __atomic_load_n(&h->exit_mono_ns, __ATOMIC_RELAXED);
     } else {
         p->broken = 1;
@@ -1073,6 +1087,16 @@ static uint64_t proc_drain(tkc_core *c, cproc *p)
         uint64_t d = dropped - p->pub.dropped_no_ring;
         p->pub.dropped_no_ring = dropped;
         emit_loss(c, p, UINT32_MAX, UINT32_MAX, TKC_LOSS_NO_RING, (int64_t)d);
+    }
+    if (health[0] > p->pub.dropped_no_space) {
+        uint64_t d = health[0] - p->pub.dropped_no_space;
+        p->pub.dropped_no_space = health[0];
+        emit_loss(c, p, UINT32_MAX, UINT32_MAX, TKC_LOSS_NO_SPACE, (int64_t)d);
+    }
+    if (health[1] > p->pub.dropped_names_full) {
+        uint64_t d = health[1] - p->pub.dropped_names_full;
+        p->pub.dropped_names_full = health[1];
+        emit_loss(c, p, UINT32_MAX, UINT32_MAX, TKC_LOSS_NAMES_FULL, (int64_t)d);
     }
     p->pub.records += read;
     uint64_t newest = 0;

@@ -38,6 +38,10 @@ typedef struct tkc_proc {
     uint64_t last_record_mono_ns; /* the newest record read from any ring, 0: none */
     uint64_t attach_mono_ns;      /* when this core attached */
     uint64_t dropped_no_ring;     /* records the producer dropped: no ring was free */
+    uint64_t dropped_no_space;    /* ... no room in the file system for the thread's ring */
+    uint64_t dropped_names_full;  /* points dropped: the name table was full */
+    uint64_t names_refused;       /* names the producer could not register (table full) */
+    uint64_t timing_dropped;      /* TIMING text lines dropped rather than waited for */
     uint64_t unknown_records;     /* records of a type (or name kind) this collector does not know */
     uint64_t corrupt_records;     /* records that broke the format (skipped) */
     uint64_t points;              /* labeled points read */

@@ -46,7 +46,7 @@ static int csv_row(void *ctx, const tk_row *r)
     csv_field(f, tka_timer_name(r->timer));
     fprintf(f, ",%s,%llu,%llu,%llu,%llu,%.3f,%llu,%.1f,%llu,%llu,%llu,%llu,%llu\n",
             tk_kind_names[r->kind], (unsigned long long)s->count, (unsigned long long)r->lost,
-            (unsigned long long)r->overwritten, (unsigned long long)r->core->dropped_no_ring, r->rate,
+            (unsigned long long)r->overwritten, (unsigned long long)tk_proc_dropped(r->core), r->rate,
             (unsigned long long)s->min, s->avg, (unsigned long long)s->p50,
             (unsigned long long)s->p90, (unsigned long long)s->p99, (unsigned long long)s->p999,
             (unsigned long long)s->max);

@@ -29,7 +29,7 @@ static int json_row(void *ctx, const tk_row *r)
             "\"p99_ns\":%llu,\"p999_ns\":%llu,\"max_ns\":%llu,\"overhead_ns\":%llu}\n",
             tk_kind_names[r->kind], j->v->window == TKA_TOTAL ? "total" : "interval", r->seconds,
             (unsigned long long)s->count, (unsigned long long)r->lost,
-            (unsigned long long)r->overwritten, (unsigned long long)r->core->dropped_no_ring, r->rate,
+            (unsigned long long)r->overwritten, (unsigned long long)tk_proc_dropped(r->core), r->rate,
             (unsigned long long)s->min, s->avg, (unsigned long long)s->p50,
             (unsigned long long)s->p90, (unsigned long long)s->p99, (unsigned long long)s->p999,
             (unsigned long long)s->max,

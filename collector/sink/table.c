@@ -35,6 +35,12 @@ static int table_proc(void *ctx, const tka_proc *p)
     if (c->dropped_no_ring)
         fprintf(f, ", %llu records dropped: no free ring",
                 (unsigned long long)c->dropped_no_ring);
+    if (c->dropped_no_space)
+        fprintf(f, ", %llu records dropped: no space for a ring",
+                (unsigned long long)c->dropped_no_space);
+    if (c->dropped_names_full)
+        fprintf(f, ", %llu points dropped: name table full",
+                (unsigned long long)c->dropped_names_full);
     if (c->unknown_records || c->corrupt_records)
         fprintf(f, ", %llu unknown and %llu corrupt records skipped",
                 (unsigned long long)c->unknown_records, (unsigned long long)c->corrupt_records);

@@ -42,3 +42,8 @@ const char *tk_proc_state_name(const tkc_proc *p)
         return "live";
     return p->exit_kind == TKC_EXIT_KILLED ? "killed" : "exited";
 }
+
+uint64_t tk_proc_dropped(const tkc_proc *p)
+{
+    return p->dropped_no_ring + p->dropped_no_space + p->dropped_names_full;
+}

@@ -28,4 +28,7 @@ int tk_window_rows(const tk_window_view *v, int (*proc)(void *ctx, const tka_pro
 /* "live", "exited" (a normal exit) or "killed" (gone without the library's exit mark). */
 const char *tk_proc_state_name(const tkc_proc *p);
 
+/* Records the program dropped before they reached a ring (no ring, no space, name table full). */
+uint64_t tk_proc_dropped(const tkc_proc *p);
+
 #endif

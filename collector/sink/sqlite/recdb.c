@@ -586,60 +586,19 @@ int tk_recdb_add_interval(tk_recdb *r, const char *window, uint64_t start_mono_n
     return rc;
 }
 
-typedef struct enc {
-    uint8_t **buf;
-    size_t *cap, len;
-    uint64_t prev, n;
-    int oom;
-} enc;
-
-static int enc_reserve(enc *e, size_t more)
-{
-    if (e->len + more <= *e->cap)
-        return 0;
-    size_t cap = *e->cap ? *e->cap : 256;
-    while (cap < e->len + more)
-        cap *= 2;
-    uint8_t *b = realloc(*e->buf, cap);
-    if (!b)
-        return -1;
-    *e->buf = b;
-    *e->cap = cap;
-    return 0;
-}
-
-static int enc_bucket(void *ctx, uint64_t lo, uint64_t hi, uint64_t count)
-{
-    (void)hi;
-    enc *e = ctx;
-    if (enc_reserve(e, 20)) {
-        e->oom = 1;
-        return 1;
-    }
-    e->len += put_varint(*e->buf + e->len, lo - e->prev);
-    e->len += put_varint(*e->buf + e->len, count);
-    e->prev = lo;
-    return 0;
-}
-
-static int count_bucket(void *ctx, uint64_t lo, uint64_t hi, uint64_t count)
-{
-    (void)lo, (void)hi, (void)count;
-    ++*(uint64_t *)ctx;
-    return 0;
-}
-
+/* The histogram in encoding 1 (agg/hist.h: hist_encode), into *buf grown as needed. Returns its
+ * length, 0 when out of memory. */
 size_t tk_recdb_hist_encode(const hist *h, uint8_t **buf, size_t *cap)
 {
-    uint64_t nb = 0;
-    hist_foreach(h, count_bucket, &nb);
-    enc e = {buf, cap, 0, 0, 0, 0};
-    if (enc_reserve(&e, 11))
-        return 0;
-    (*buf)[e.len++] = 1; /* encoding 1 */
-    e.len += put_varint(*buf + e.len, nb);
-    hist_foreach(h, enc_bucket, &e);
-    return e.oom ? 0 : e.len;
+    size_t need = hist_encode(h, NULL, 0);
+    if (need > *cap) {
+        uint8_t *b = realloc(*buf, need);
+        if (!b)
+            return 0;
+        *buf = b;
+        *cap = need;
+    }
+    return hist_encode(h, *buf, *cap);
 }
 
 int tk_recdb_add_stat(tk_recdb *r, int64_t interval, int64_t timer, const char *kind,

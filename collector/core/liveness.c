@@ -1,5 +1,5 @@
 /* liveness.c — a segment's life lock, asked with F_OFD_GETLK from a read-only descriptor. */
-#include "liveness.h"
+#include "core/liveness.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* liveness.h — is the process that wrote a segment still alive? Asked of the segment's life lock,
+/* core/liveness.h — is the process that wrote a segment still alive? Asked of the segment's life lock,
  * not of its pid, so it holds across PID namespaces and without /proc. */
 #ifndef TK_COLLECTOR_LIVENESS_H
 #define TK_COLLECTOR_LIVENESS_H
