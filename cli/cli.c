@@ -1,8 +1,10 @@
 /* cli.c — option parsing, help text and error reporting shared by the subcommands. */
 #include "cli.h"
+#include "core/core.h"
 #include "util/fmt.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -141,9 +143,72 @@ int cli_option_pid(const cli_command *cmd, const char *arg, int *pid)
     uint64_t v;
     if (cli_parse_u64(arg, 1, INT32_MAX, &v))
         return cli_usage_error(cmd, "--pid wants a process id, not '%s'", arg);
+    if (*pid)
+        return cli_usage_error(cmd, "--pid given twice (%d and %s): one process per run, or none "
+                                    "for all of them", *pid, arg);
     *pid = (int)v;
     return 0;
 }
+
+int cli_parse_seconds(const char *s, double min, double max, double *out)
+{
+    double v;
+    if (!s || tk_parse_duration(s, &v) != 0 || !isfinite(v) || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* The name of process pid from /proc (its comm), or "?" */
+static void proc_comm(int pid, char *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", pid);
+    snprintf(buf, len, "?");
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    if (fgets(buf, (int)len, f))
+        buf[strcspn(buf, "\n")] = '\0';
+    fclose(f);
+}
+
+int cli_open_core(const char *name, const tkc_core_options *co, tkc_core **out)
+{
+    *out = NULL;
+    tkc_core *c;
+    int r = tkc_core_open(co, &c);
+    if (r != 0)
+        return cli_error(name, "cannot start the collector: %s", strerror(-r));
+    if ((r = tkc_core_check_dir(c)) != 0) {
+        cli_error(name, "segment directory %s: %s", tkc_core_dir(c),
+                  r == -ENOTDIR ? "not a directory" : strerror(-r));
+        tkc_core_close(c);
+        return CLI_FAIL;
+    }
+    if (co->pid) {
+        tkc_core_scan(c);
+        int found = 0;
+        for (size_t i = 0; i < tkc_core_proc_count(c) && !found; i++)
+            found = tkc_core_proc(c, i)->pid == co->pid;
+        if (!found) {
+            if (kill(co->pid, 0) != 0 && errno == ESRCH) {
+                cli_error(name, "pid %d: no such process (and no segment of it in %s)", co->pid,
+                          tkc_core_dir(c));
+            } else {
+                char comm[64];
+                proc_comm(co->pid, comm, sizeof comm);
+                cli_error(name, "pid %d (%s) has no segment in %s: is it instrumented, with the "
+                                "same TK_DIR?", co->pid, comm, tkc_core_dir(c));
+            }
+            tkc_core_close(c);
+            return CLI_FAIL;
+        }
+    }
+    *out = c;
+    return 0;
+}
+
 
 int cli_finish(const char *name, int status)
 {

@@ -45,9 +45,21 @@ int cli_error(const char *name, const char *fmt, ...) __attribute__((format(prin
 /* Strict number parsers: the whole string must be a number in [min, max]. Return 0 or -1. */
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int cli_parse_double(const char *s, double min, double max, double *out);
-/* Parses the value of --pid into *pid; on a bad value reports it (cli_usage_error) and returns
- * CLI_USAGE, else 0. */
+/* Parses the value of --pid into *pid; on a bad value, or a second --pid (one process per run:
+ * *pid already set), reports it (cli_usage_error) and returns CLI_USAGE, else 0. */
 int cli_option_pid(const cli_command *cmd, const char *arg, int *pid);
+/* Parses a duration with an optional unit (100ms, 1.5s, 2m; no unit: seconds) in [min, max]
+ * seconds into *out. Returns 0 or -1. */
+int cli_parse_seconds(const char *s, double min, double max, double *out);
+
+struct tkc_core;
+struct tkc_core_options;
+/* Opens the core of a collector command and checks what the user named: a segment directory that
+ * is missing, not a directory or unreadable is reported with its name and the error; with a pid,
+ * a process that does not exist or has no segment in the directory is reported as such. On
+ * failure prints "timekeeper NAME: ..." on stderr and returns CLI_FAIL (*out is NULL); else 0.
+ * Scans the directory once when a pid is given. */
+int cli_open_core(const char *name, const struct tkc_core_options *co, struct tkc_core **out);
 /* Flushes and closes stdout, reporting a write error (e.g. a full disk). Returns status, or
  * CLI_FAIL when stdout failed. */
 int cli_finish(const char *name, int status);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,27 +19,25 @@
 #define READ_CHUNK (1u << 20)
 
 enum {
-    OPT_JSON = 256,
-    OPT_CSV,
+    OPT_SPEC = 256,
+    OPT_COMMAND,
     OPT_LIVE,
     OPT_DURATION,
-    OPT_DIR,
-    OPT_PID,
     OPT_IDLE,
     OPT_MAX_OPEN,
     OPT_MAX_ERRORS,
 };
 
 static const cli_option options[] = {
-    {"spec", 's', "FILE", "intervals, totals and paths to measure (see docs/analyze.md)"},
-    {"command", 'c', "N", "print the timeline of command id N instead of statistics"},
-    {"json", OPT_JSON, NULL, "write one JSON document"},
-    {"csv", OPT_CSV, NULL, "write CSV (one header line, one row per statistic)"},
+    {"spec", OPT_SPEC, "FILE", "intervals, totals and paths to measure (see docs/analyze.md)"},
+    {"command", OPT_COMMAND, "N", "print the timeline of command id N instead of statistics"},
+    {"json", 'j', NULL, "write one JSON document"},
+    {"csv", 'c', NULL, "write CSV (one header line, one row per statistic)"},
     {"live", OPT_LIVE, NULL, "read points from the rings of running processes, not from files"},
-    {"duration", OPT_DURATION, "S", "with --live: stop after S seconds (default: at Ctrl-C)"},
-    {"dir", OPT_DIR, "DIR", "with --live: segments directory (default $TK_DIR or /dev/shm)"},
-    {"pid", OPT_PID, "PID", "with --live: only this process"},
-    {"idle", OPT_IDLE, "S", "forget a correlation id not seen for S seconds of log time (60)"},
+    {"duration", OPT_DURATION, "TIME", "with --live: stop after TIME (5s, 2m; default: at Ctrl-C)"},
+    {"dir", 'd', "DIR", "with --live: segments directory (default $TK_DIR or /dev/shm)"},
+    {"pid", 'p', "PID", "with --live: only this process"},
+    {"idle", OPT_IDLE, "TIME", "forget a correlation id not seen for TIME of log time (default 60s)"},
     {"max-open", OPT_MAX_OPEN, "N", "at most N open sequences; the oldest is dropped (100000)"},
     {"max-errors", OPT_MAX_ERRORS, "N", "report the first N malformed lines on stderr (5)"},
     {0},
@@ -56,14 +55,19 @@ static const char description[] =
     "Both also give statistics of the numeric *_ns= context fields and a summary of what was\n"
     "skipped, malformed, out of order or unfinished.\n"
     "\n"
-    "Exit status: 0 on success, 1 on an I/O error or a bad spec, 2 on bad usage.\n"
+    "Points past the limits (distinct labels, pairs, *_ns field names) are ignored and counted;\n"
+    "a warning on stderr says how many. On a terminal, stderr shows the progress of large inputs.\n"
+    "\n"
+    "Exit status: 0 on success; 1 when the input held no TIMING point at all (empty, binary or\n"
+    "unrelated input), on an I/O error or a bad spec; 2 on bad usage.\n"
     "Example: timekeeper analyze --spec examples/async-flow/async-flow.spec timing.log";
 
 static int cmd_analyze(int argc, char **argv);
 
 const cli_command cmd_analyze_def = {
     "analyze", cmd_analyze, "measure intervals between labeled points (TIMING lines)",
-    "[--spec FILE] [--command N] [--json|--csv] [FILE...|--live [--duration S]]", description,
+    "[--spec FILE] [--command N] [--json|--csv] [--idle TIME] [--max-open N] [--max-errors N]\n"
+    "       [FILE...|--live [--duration TIME] [--pid P] [--dir DIR]]", description,
     options,
 };
 
@@ -77,7 +81,7 @@ typedef struct args {
     double duration;
     int has_duration;
     const char *dir;
-    uint64_t pid;
+    int pid;
     double idle;
     uint64_t max_open;
     uint64_t max_errors;
@@ -88,20 +92,20 @@ static int on_option(void *ctx, int key, const char *arg)
     args *o = ctx;
     const cli_command *cmd = &cmd_analyze_def;
     switch (key) {
-    case 's':
+    case OPT_SPEC:
         o->spec = arg;
         break;
-    case 'c':
+    case OPT_COMMAND:
         if (cli_parse_u64(arg, 0, UINT64_MAX - 1, &o->command) < 0)
             return cli_usage_error(cmd, "--command needs a command id (an unsigned integer), not '%s'",
                                    arg);
         o->has_command = 1;
         break;
-    case OPT_JSON:
+    case 'j':
         o->format = ANALYZE_JSON;
         o->formats++;
         break;
-    case OPT_CSV:
+    case 'c':
         o->format = ANALYZE_CSV;
         o->formats++;
         break;
@@ -109,20 +113,18 @@ static int on_option(void *ctx, int key, const char *arg)
         o->live = 1;
         break;
     case OPT_DURATION:
-        if (cli_parse_double(arg, 0.001, 1e9, &o->duration) < 0)
-            return cli_usage_error(cmd, "--duration needs seconds (> 0), not '%s'", arg);
+        if (cli_parse_seconds(arg, 0.001, 1e9, &o->duration) < 0)
+            return cli_usage_error(cmd, "--duration needs a time (> 0: 500ms, 5s, 2m), not '%s'", arg);
         o->has_duration = 1;
         break;
-    case OPT_DIR:
+    case 'd':
         o->dir = arg;
         break;
-    case OPT_PID:
-        if (cli_parse_u64(arg, 1, 0x7fffffff, &o->pid) < 0)
-            return cli_usage_error(cmd, "--pid needs a process id, not '%s'", arg);
-        break;
+    case 'p':
+        return cli_option_pid(cmd, arg, &o->pid);
     case OPT_IDLE:
-        if (cli_parse_double(arg, 1e-9, 1e9, &o->idle) < 0)
-            return cli_usage_error(cmd, "--idle needs seconds (> 0), not '%s'", arg);
+        if (cli_parse_seconds(arg, 1e-9, 1e9, &o->idle) < 0)
+            return cli_usage_error(cmd, "--idle needs a time (> 0: 30s, 5m), not '%s'", arg);
         break;
     case OPT_MAX_OPEN:
         if (cli_parse_u64(arg, 1, 100000000, &o->max_open) < 0)
@@ -138,6 +140,48 @@ static int on_option(void *ctx, int key, const char *arg)
     return 0;
 }
 
+/* Progress of a long read on stderr, when stderr is a terminal: bytes read (of the file's size when
+ * known), at most every half second, erased when the input is done. */
+typedef struct progress {
+    int on, shown;
+    uint64_t done, size, next_ns;
+    const char *name;
+} progress;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void progress_show(progress *p, uint64_t n)
+{
+    p->done += n;
+    if (!p->on)
+        return;
+    uint64_t now = mono_ns();
+    if (!p->next_ns) {
+        p->next_ns = now + 1000000000u; /* nothing for inputs read within a second */
+        return;
+    }
+    if (now < p->next_ns)
+        return;
+    p->next_ns = now + 500000000u;
+    p->shown = 1;
+    if (p->size)
+        fprintf(stderr, "\rtimekeeper analyze: %s: %.0f of %.0f MB (%.0f %%)  ", p->name,
+                (double)p->done / 1e6, (double)p->size / 1e6, 100.0 * (double)p->done / (double)p->size);
+    else
+        fprintf(stderr, "\rtimekeeper analyze: %s: %.0f MB  ", p->name, (double)p->done / 1e6);
+}
+
+static void progress_end(progress *p)
+{
+    if (p->shown)
+        fprintf(stderr, "\r\033[K");
+}
+
 /* Reads one input into the analyzer. Returns 0, or CLI_FAIL after reporting an I/O error. */
 static int read_input(analyze *a, const char *path, char *buf)
 {
@@ -151,6 +195,10 @@ static int read_input(analyze *a, const char *path, char *buf)
 #endif
     analyze_source(a, name);
     int status = 0;
+    progress pr = {.on = isatty(STDERR_FILENO), .name = name};
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        pr.size = (uint64_t)st.st_size;
     for (;;) {
         ssize_t n = read(fd, buf, READ_CHUNK);
         if (n < 0 && errno == EINTR)
@@ -162,7 +210,9 @@ static int read_input(analyze *a, const char *path, char *buf)
         if (n == 0)
             break;
         analyze_feed(a, buf, (size_t)n);
+        progress_show(&pr, (uint64_t)n);
     }
+    progress_end(&pr);
     analyze_source_end(a);
     if (!stdin_input)
         close(fd);
@@ -189,11 +239,10 @@ static void live_point(void *ctx, const tkc_proc *p, const tkc_point *pt)
 
 static int read_live(analyze *a, const args *o)
 {
-    tkc_core_options co = {.dir = o->dir, .pid = (int)o->pid};
+    tkc_core_options co = {.dir = o->dir, .pid = o->pid};
     tkc_core *c;
-    int r = tkc_core_open(&co, &c);
-    if (r < 0)
-        return cli_error("analyze", "cannot start the collector: %s", strerror(-r));
+    if (cli_open_core("analyze", &co, &c) != 0)
+        return CLI_FAIL;
     tkc_consumer cons = {.ctx = a, .point = live_point};
     tkc_driver *d = tkc_driver_new(c, NULL);
     if (!d || tkc_core_subscribe(c, &cons) != 0) {
@@ -276,6 +325,17 @@ static int cmd_analyze(int argc, char **argv)
     if (!c->points)
         fprintf(stderr, "timekeeper analyze: no TIMING points in the input%s\n",
                 o.live ? "" : " (were they written with TK_TIMING=1?)");
+    if (c->labels_dropped)
+        fprintf(stderr, "timekeeper analyze: warning: %llu of %llu points ignored: more than %d "
+                        "distinct labels (the first %d are analysed)\n",
+                (unsigned long long)c->labels_dropped, (unsigned long long)c->points,
+                ANALYZE_MAX_LABELS, ANALYZE_MAX_LABELS);
+    if (c->pairs_dropped)
+        fprintf(stderr, "timekeeper analyze: warning: %llu intervals ignored: more than %d distinct "
+                        "label pairs\n", (unsigned long long)c->pairs_dropped, ANALYZE_MAX_PAIRS);
+    if (c->fields_dropped)
+        fprintf(stderr, "timekeeper analyze: warning: %llu context fields ignored: more than %d "
+                        "*_ns field names\n", (unsigned long long)c->fields_dropped, ANALYZE_MAX_FIELDS);
     tk_sink sink;
     tk_sink_open(&sink, o.format == ANALYZE_JSON  ? &tk_sink_json
                         : o.format == ANALYZE_CSV ? &tk_sink_csv
@@ -287,7 +347,9 @@ static int cmd_analyze(int argc, char **argv)
         status = cli_error("analyze", "error writing output: %s", strerror(errno));
         goto done;
     }
-    if (o.has_command && analyze_timeline_length(a) == 0) {
+    if (!c->points) {
+        status = CLI_FAIL; /* nothing was measured: a script must not take it for a result */
+    } else if (o.has_command && analyze_timeline_length(a) == 0) {
         cli_error("analyze", "no point has command id %llu", (unsigned long long)o.command);
         status = CLI_FAIL;
     }

@@ -6,13 +6,13 @@
 #include "agg/health.h"
 #include "core/core.h"
 
-enum { OPT_DIR = 256, OPT_ALLOW_NONE };
+enum { OPT_ALLOW_NONE = 256 };
 
 static const cli_option options[] = {
-    {"max-silence", 's', "S", "seconds a live process may go without a record (default 5)"},
+    {"max-silence", 's', "TIME", "time a live process may go without a record: 500ms, 5s, 1m (default 5s)"},
     {"pid", 'p', "PID", "only this process"},
     {"json", 'j', NULL, "one JSON object per process, then a summary object"},
-    {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     {"allow-none", OPT_ALLOW_NONE, NULL, "exit 0 when no live instrumented process exists"},
     {0},
 };
@@ -26,7 +26,7 @@ typedef struct check_opts {
 static int cmd_check(int argc, char **argv);
 const cli_command cmd_check_def = {
     "check", cmd_check, "health check: exit 1 when a live process stopped recording",
-    "[--max-silence S] [--pid P] [--json] [--allow-none]",
+    "[--max-silence TIME] [--pid P] [--json] [--dir DIR] [--allow-none]",
     "Exit status 0 when every live instrumented process recorded something within the last S\n"
     "seconds (a process younger than S counts from its start); 1 otherwise, naming the quiet\n"
     "ones on stderr. No live instrumented process at all is unhealthy too (exit 1) unless\n"
@@ -39,13 +39,13 @@ static int on_option(void *ctx, int key, const char *arg)
     check_opts *o = ctx;
     switch (key) {
     case 's':
-        if (cli_parse_double(arg, 0.001, 86400.0 * 365, &o->max_silence))
-            return cli_usage_error(&cmd_check_def, "--max-silence wants seconds > 0, not '%s'", arg);
+        if (cli_parse_seconds(arg, 0.001, 86400.0 * 365, &o->max_silence))
+            return cli_usage_error(&cmd_check_def, "--max-silence wants a time > 0 (500ms, 5s, 1m), not '%s'", arg);
         return 0;
     case 'p':
         return cli_option_pid(&cmd_check_def, arg, &o->pid);
     case 'j': o->json = 1; return 0;
-    case OPT_DIR: o->dir = arg; return 0;
+    case 'd': o->dir = arg; return 0;
     case OPT_ALLOW_NONE: o->allow_none = 1; return 0;
     }
     return CLI_USAGE;
@@ -62,9 +62,8 @@ static int cmd_check(int argc, char **argv)
         return cli_usage_error(&cmd_check_def, "unexpected argument '%s'", argv[first]);
     tkc_core_options co = {.dir = o.dir, .pid = o.pid};
     tkc_core *c;
-    int r = tkc_core_open(&co, &c);
-    if (r != 0)
-        return cli_error("check", "%s", strerror(-r));
+    if (cli_open_core("check", &co, &c) != 0)
+        return CLI_FAIL;
     tkc_core_scan(c);
     tkc_core_drain(c);
     uint64_t now = tkc_now_ns(), limit = (uint64_t)(o.max_silence * 1e9);

@@ -16,12 +16,12 @@
 #include "format/segment.h"
 #include "sink/window-rows.h"
 
-enum { OPT_DIR = 256, OPT_DRY_RUN };
+enum { OPT_DRY_RUN = 256 };
 
 static const cli_option options[] = {
     {"dry-run", 'n', NULL, "list what would be removed and why, remove nothing"},
     {"pid", 'p', "PID", "only this process's segment"},
-    {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     {0},
 };
 
@@ -51,7 +51,7 @@ static int on_option(void *ctx, int key, const char *arg)
     switch (key) {
     case 'n': o->dry_run = 1; return 0;
     case 'p': return cli_option_pid(&cmd_clean_def, arg, &o->pid);
-    case OPT_DIR: o->dir = arg; return 0;
+    case 'd': o->dir = arg; return 0;
     }
     return CLI_USAGE;
 }
@@ -99,14 +99,9 @@ static int cmd_clean(int argc, char **argv)
         return cli_usage_error(&cmd_clean_def, "unexpected argument '%s'", argv[first]);
     tkc_core_options co = {.dir = o.dir, .pid = o.pid};
     tkc_core *c;
-    int r = tkc_core_open(&co, &c);
-    if (r != 0)
-        return cli_error("clean", "%s", strerror(-r));
-    if ((r = tkc_core_check_dir(c)) != 0) {
-        cli_error("clean", "%s: %s", tkc_core_dir(c), strerror(-r));
-        tkc_core_close(c);
+    int r;
+    if (cli_open_core("clean", &co, &c) != 0)
         return CLI_FAIL;
-    }
     tkc_core_scan(c);
     tkc_core_drain(c); /* a process found gone is read to its last record here */
     status = CLI_OK;

@@ -13,11 +13,11 @@
 #include "sink/export/recording-read.h"
 #endif
 
-enum { OPT_JSON = 256, OPT_FAIL_ON, OPT_MIN_CHANGE, OPT_RESAMPLES };
+enum { OPT_FAIL_ON = 256, OPT_MIN_CHANGE, OPT_RESAMPLES };
 #define MAX_GATES 16
 
 static const cli_option options[] = {
-    {"json", OPT_JSON, NULL, "one JSON document instead of the table"},
+    {"json", 'j', NULL, "one JSON document instead of the table"},
     {"fail-on", OPT_FAIL_ON, "RULE",
      "exit 1 when a change passes RULE: METRIC>N% or METRIC<N% with METRIC p50, p99, max or "
      "count (e.g. 'p99>5%', 'count<-10%'); p50/p99 rules fire only beyond the noise; repeatable"},
@@ -47,7 +47,7 @@ typedef struct diff_opts {
 static int cmd_diff(int argc, char **argv);
 const cli_command cmd_diff_def = {
     "diff", cmd_diff, "compare two recordings: what got slower, beyond the noise",
-    "[--json] [--fail-on RULE]... [--min-change PCT] A.db B.db",
+    "[--json] [--fail-on RULE]... [--min-change PCT] [--resamples N] A.db B.db",
     "For every timer (processing and latency) and every component callback of two recordings:\n"
     "count, p50, p99 and max in A and in B, the relative change from A to B, sorted by the largest regression, and a verdict:\n"
     "  regressed / improved   the change of p50 or p99 is beyond the noise and at least\n"
@@ -90,7 +90,7 @@ static int on_option(void *ctx, int key, const char *arg)
 {
     diff_opts *o = ctx;
     switch (key) {
-    case OPT_JSON: o->json = 1; return 0;
+    case 'j': o->json = 1; return 0;
     case OPT_FAIL_ON:
         if (o->ngates == MAX_GATES)
             return cli_usage_error(&cmd_diff_def, "at most %d --fail-on rules", MAX_GATES);

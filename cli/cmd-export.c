@@ -16,7 +16,7 @@
 #include "sink/export/recording-read.h"
 #endif
 
-enum { OPT_FORMAT = 256, OPT_NO_FLOWS, OPT_LIVE, OPT_DURATION, OPT_QUIET, OPT_DIR, OPT_PID };
+enum { OPT_FORMAT = 256, OPT_NO_FLOWS, OPT_LIVE, OPT_DURATION, OPT_QUIET };
 
 static const cli_option options[] = {
     {"format", OPT_FORMAT, "FMT", "perfetto (default: native protobuf), chrome (JSON) or csv"},
@@ -25,8 +25,8 @@ static const cli_option options[] = {
     {"live", OPT_LIVE, NULL, "export what running programs record (needs --duration)"},
     {"duration", OPT_DURATION, "TIME", "with --live: how long to record, e.g. 10s (default: "
                                        "until interrupted)"},
-    {"dir", OPT_DIR, "DIR", "with --live: segments directory (default $TK_DIR or /dev/shm)"},
-    {"pid", OPT_PID, "PID", "with --live: only this process"},
+    {"dir", 'd', "DIR", "with --live: segments directory (default $TK_DIR or /dev/shm)"},
+    {"pid", 'p', "PID", "with --live: only this process"},
     {"quiet", OPT_QUIET, NULL, "no summary on standard error"},
     {0},
 };
@@ -44,7 +44,7 @@ typedef struct export_opts {
 static int cmd_export(int argc, char **argv);
 const cli_command cmd_export_def = {
     "export", cmd_export, "convert a recording to a Perfetto trace, Trace Event JSON or CSV",
-    "[--format perfetto|chrome|csv] [-o FILE] [--no-flows] RECORDING.db\n"
+    "[--format perfetto|chrome|csv] [-o|--output FILE] [--no-flows] [--quiet] RECORDING.db\n"
     "       timekeeper export --live [--duration TIME] [--dir DIR] [--pid P] [--format ...] "
     "[-o FILE]\n"
     "       timekeeper export --otlp URL [--live] ...  (see timekeeper export --otlp --help)",
@@ -82,8 +82,8 @@ static int on_option(void *ctx, int key, const char *arg)
     case OPT_NO_FLOWS: o->flows = 0; return 0;
     case OPT_LIVE: o->live = 1; return 0;
     case OPT_QUIET: o->quiet = 1; return 0;
-    case OPT_DIR: o->dir = arg; return 0;
-    case OPT_PID: return cli_option_pid(&cmd_export_def, arg, &o->pid);
+    case 'd': o->dir = arg; return 0;
+    case 'p': return cli_option_pid(&cmd_export_def, arg, &o->pid);
     case OPT_DURATION: {
         char *end;
         double v = strtod(arg, &end);

@@ -10,12 +10,11 @@
 #include "util/fmt.h"
 #include "sink/window-rows.h"
 
-enum { OPT_DIR = 256 };
 
 static const cli_option options[] = {
     {"json", 'j', NULL, "one JSON object per process"},
     {"pid", 'p', "PID", "only this process"},
-    {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     {0},
 };
 
@@ -42,7 +41,7 @@ static int on_option(void *ctx, int key, const char *arg)
     case 'j': o->json = 1; return 0;
     case 'p':
         return cli_option_pid(&cmd_list_def, arg, &o->pid);
-    case OPT_DIR: o->dir = arg; return 0;
+    case 'd': o->dir = arg; return 0;
     }
     return CLI_USAGE;
 }
@@ -88,9 +87,8 @@ static int cmd_list(int argc, char **argv)
         return cli_usage_error(&cmd_list_def, "unexpected argument '%s'", argv[first]);
     tkc_core_options co = {.dir = o.dir, .pid = o.pid};
     tkc_core *c;
-    int r = tkc_core_open(&co, &c);
-    if (r != 0)
-        return cli_error("list", "%s", strerror(-r));
+    if (cli_open_core("list", &co, &c) != 0)
+        return CLI_FAIL;
     tka_agg *a = tka_agg_new(NULL);
     tkc_tasks *tasks = tkc_tasks_new();
     tkc_consumer tc = tkc_tasks_consumer(tasks);

@@ -20,15 +20,15 @@
 #include "sink/sqlite/record-sink.h"
 #endif
 
-enum { OPT_DIR = 256, OPT_FORCE, OPT_RAW };
+enum { OPT_DURATION = 256, OPT_FORCE, OPT_RAW };
 
 static const cli_option options[] = {
     {"output", 'o', "FILE", "the recording (default timekeeper.db); see docs/recording-schema.md"},
     {"raw", OPT_RAW, NULL, "also every span and labeled point (tables span_blocks, points)"},
-    {"interval", 'i', "S", "seconds per statistics window (default 1; 0.05 .. 3600)"},
-    {"duration", 'd', "TIME", "stop after TIME (e.g. 10s, 2m); default: until Ctrl-C or the command ends"},
+    {"interval", 'i', "TIME", "length of a statistics window: 100ms, 1s, 2m (default 1s; 50ms .. 1h)"},
+    {"duration", OPT_DURATION, "TIME", "stop after TIME (e.g. 10s, 2m); default: until Ctrl-C or the command ends"},
     {"pid", 'p', "PID", "only this process"},
-    {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     {"force", OPT_FORCE, NULL, "replace FILE when it exists"},
     {"quiet", 'q', NULL, "no progress line and no summary"},
     {0},
@@ -43,7 +43,8 @@ typedef struct record_opts {
 static int cmd_record(int argc, char **argv);
 const cli_command cmd_record_def = {
     "record", cmd_record, "record timers, points and component timing into a SQLite file",
-    "[-o FILE] [--raw] [--interval S] [--duration TIME] [--pid P] [-- COMMAND [ARG...]]",
+    "[-o|--output FILE] [--raw] [--interval TIME] [--duration TIME] [--pid P] [--dir DIR] [--force]\n"
+    "       [--quiet] [-- COMMAND [ARG...]]",
     "Attaches to every instrumented process of this user (and to new ones as they appear) and\n"
     "writes into FILE: processes, threads, names, per-window statistics of every timer with\n"
     "their histograms, losses, every call of every component callback and every event of the\n"
@@ -64,13 +65,13 @@ static int on_option(void *ctx, int key, const char *arg)
     switch (key) {
     case 'o': o->out = arg; return 0;
     case 'i':
-        if (cli_parse_double(arg, 0.05, 3600, &o->interval))
-            return cli_usage_error(&cmd_record_def, "--interval wants seconds in [0.05, 3600], not '%s'", arg);
+        if (cli_parse_seconds(arg, 0.05, 3600, &o->interval))
+            return cli_usage_error(&cmd_record_def, "--interval wants a time in [50ms, 1h] (100ms, 1s, 2m), not '%s'", arg);
         return 0;
-    case 'd': o->duration = arg; return 0;
+    case OPT_DURATION: o->duration = arg; return 0;
     case 'p': return cli_option_pid(&cmd_record_def, arg, &o->pid);
     case 'q': o->quiet = 1; return 0;
-    case OPT_DIR: o->dir = arg; return 0;
+    case 'd': o->dir = arg; return 0;
     case OPT_FORCE: o->force = 1; return 0;
     case OPT_RAW: o->raw = 1; return 0;
     }

@@ -14,18 +14,18 @@
 #include "sink/sink.h"
 #include "sink/stats.h"
 
-enum { OPT_KEEP = 256, OPT_SUBTRACT, OPT_DIR, OPT_STATS };
+enum { OPT_KEEP = 256, OPT_SUBTRACT, OPT_STATS };
 
 static const cli_option options[] = {
-    {"interval", 'i', "S", "seconds per interval (default 1; 0.05 .. 3600)"},
+    {"interval", 'i', "TIME", "length of an interval: 100ms, 1s, 2m; no unit: seconds (default 1s; 50ms .. 1h)"},
     {"count", 'n', "N", "stop after N intervals and print the totals"},
     {"once", '1', NULL, "drain what is there now, print the totals and exit"},
     {"pid", 'p', "PID", "only this process"},
-    {"timer", 't', "GLOB", "only timers whose name matches GLOB (fnmatch, e.g. 'gw.*')"},
+    {"timer", 't', "PATTERN", "only timers whose name contains PATTERN, or matches it as a glob when it has * ? [ (any case)"},
     {"json", 'j', NULL, "one JSON object per line and statistic (see timekeeper(1))"},
     {"csv", 'c', NULL, "CSV: a header line, then one row per statistic (see timekeeper(1))"},
     {"stats", OPT_STATS, NULL, "per interval and process a `stats - {...}` line (counters, gauges, stages, timers) and a `resources - {...}` line (CPU, RSS, ... from /proc), as `plot` reads them"},
-    {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     {"keep", OPT_KEEP, NULL, "accepted for old scripts: report never removes a segment"},
     {"subtract-clock", OPT_SUBTRACT, NULL, "subtract the measured cost of a clock read from processing times"},
     {0},
@@ -42,7 +42,8 @@ typedef struct report_opts {
 static int cmd_report(int argc, char **argv);
 const cli_command cmd_report_def = {
     "report", cmd_report, "print timer statistics per interval, then the totals",
-    "[--interval S] [--count N] [--once] [--pid P] [--timer GLOB] [--json|--csv|--stats]",
+    "[--interval TIME] [--count N] [--once] [--pid P] [--timer PATTERN] [--json|--csv|--stats]\n"
+    "       [--dir DIR] [--keep] [--subtract-clock]",
     "Attaches to every instrumented process of this user (and to new ones as they appear),\n"
     "drains their rings and prints, per timer and kind (processing, latency): count, rate,\n"
     "min, avg, p50, p90, p99, p99.9, max and the records lost to ring overwrites. Runs until\n"
@@ -66,8 +67,8 @@ static int on_option(void *ctx, int key, const char *arg)
     report_opts *o = ctx;
     switch (key) {
     case 'i':
-        if (cli_parse_double(arg, 0.05, 3600, &o->interval))
-            return cli_usage_error(&cmd_report_def, "--interval wants seconds in [0.05, 3600], not '%s'", arg);
+        if (cli_parse_seconds(arg, 0.05, 3600, &o->interval))
+            return cli_usage_error(&cmd_report_def, "--interval wants a time in [50ms, 1h] (100ms, 1s, 2m), not '%s'", arg);
         return 0;
     case 'n':
         if (cli_parse_u64(arg, 1, UINT32_MAX, &o->count))
@@ -79,12 +80,21 @@ static int on_option(void *ctx, int key, const char *arg)
     case 't': o->timer = arg; return 0;
     case 'j': o->json = 1; return 0;
     case 'c': o->csv = 1; return 0;
-    case OPT_DIR: o->dir = arg; return 0;
+    case 'd': o->dir = arg; return 0;
     case OPT_KEEP: o->keep = 1; return 0;
     case OPT_SUBTRACT: o->subtract = 1; return 0;
     case OPT_STATS: o->stats = 1; return 0;
     }
     return CLI_USAGE;
+}
+
+/* Timers that passed the --timer filter, in every process. */
+static size_t timers_shown(const tka_agg *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < tka_agg_proc_count(a); i++)
+        n += tka_proc_timer_count(tka_agg_proc(a, i));
+    return n;
 }
 
 static void fill_view(tk_window_view *v, const tka_agg *a, tka_window w, double secs,
@@ -114,9 +124,8 @@ static int cmd_report(int argc, char **argv)
     tkc_core_options co = {.dir = o.dir, .pid = o.pid};
     tka_options ao = {.timer_glob = o.timer, .overhead_ns = overhead};
     tkc_core *core;
-    int r = tkc_core_open(&co, &core);
-    if (r != 0)
-        return cli_error("report", "%s", strerror(-r));
+    if (cli_open_core("report", &co, &core) != 0)
+        return CLI_FAIL;
     tka_agg *agg = tka_agg_new(&ao);
     tkc_driver *d = agg ? tkc_driver_new(core, NULL) : NULL;
     tk_sink sink;
@@ -174,6 +183,9 @@ static int cmd_report(int argc, char **argv)
     if (!o.json && !o.csv && tkc_core_proc_count(core) == 0)
         fprintf(stderr, "timekeeper report: no instrumented process found in %s\n",
                 tkc_core_dir(core));
+    else if (o.timer && timers_shown(agg) == 0)
+        fprintf(stderr, "timekeeper report: no timer matches --timer '%s' (a word matches as a "
+                        "substring, * ? [ as a glob)\n", o.timer);
     tkc_driver_free(d);
     tkc_core_close(core); /* before the consumers it tells that processes go */
     tk_sink_close(&sink); /* after the core: the stats sink is one of its consumers */

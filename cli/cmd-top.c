@@ -16,7 +16,9 @@
 
 #include "cli.h"
 #include "collector.h"
+#include "core/core.h"
 #include "core/driver.h"
+#include "util/fmt.h"
 #include "report.h"
 #include "tui-model.h"
 #include "tui-plot.h"
@@ -25,15 +27,15 @@
 #define FIRST_FRAME_NS 250000000ull
 #define EXITED_KEEP_NS 60000000000ull
 
-enum { OPT_DIR = 256, OPT_KEEP, OPT_HISTORY, OPT_SILENCE, OPT_NO_COLOR, OPT_SUBTRACT };
+enum { OPT_KEEP = 256, OPT_HISTORY, OPT_NO_COLOR, OPT_SUBTRACT };
 
 static const cli_option options[] = {
-    {"interval", 'i', "S", "seconds per sampling interval, one plot point each (default 1; 0.05 .. 3600)"},
+    {"interval", 'i', "TIME", "sampling interval, one plot point each: 100ms, 1s, 2m (default 1s; 50ms .. 1h)"},
     {"pid", 'p', "PID", "only this process"},
-    {"timer", 't', "GLOB", "only timers whose name matches GLOB (fnmatch, e.g. 'gw.*')"},
-    {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    {"timer", 't', "PATTERN", "only timers whose name contains PATTERN, or matches it as a glob when it has * ? [ (any case)"},
+    {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     {"history", OPT_HISTORY, "N", "intervals kept for the plots (default 600; 10 .. 100000)"},
-    {"max-silence", OPT_SILENCE, "S", "seconds without a record before a process or timer is quiet (default 5)"},
+    {"max-silence", 's', "TIME", "time without a record before a process or timer is quiet (default 5s)"},
     {"keep", OPT_KEEP, NULL, "do not remove the segments of exited processes"},
     {"no-color", OPT_NO_COLOR, NULL, "no colours even when the terminal has them (also: NO_COLOR=1)"},
     {"subtract-clock", OPT_SUBTRACT, NULL, "subtract the measured cost of a clock read from processing times"},
@@ -50,14 +52,18 @@ typedef struct top_opts {
 static int cmd_top(int argc, char **argv);
 const cli_command cmd_top_def = {
     "top", cmd_top, "live terminal UI: timers, health and plots over time",
-    "[--interval S] [--pid P] [--timer GLOB] [--dir DIR] [--history N] [--max-silence S]",
-    "Shows every timer of every instrumented process of this user, grouped by process, with\n"
-    "the statistics of the latest interval (count, rate, avg, p50, p99, max, lost), a header\n"
-    "saying whether every live process reported within --max-silence seconds, and for the\n"
-    "selected timer plots over time of its per-interval latency and processing time.\n"
-    "Keys: a m M e toggle the avg/min/max/median series, l b latency/processing pane,\n"
-    "+ - longer/shorter interval, space pause, arrows PgUp PgDn Home End select, / filter,\n"
-    "? help, q quit. Starting, pausing and quitting it has no effect on the programs watched.\n"
+    "[--interval TIME] [--pid P] [--timer PATTERN] [--dir DIR] [--history N]\n"
+    "       [--max-silence TIME] [--keep] [--no-color] [--subtract-clock]",
+    "Shows every timer of every instrumented process of this user, grouped by process: COUNT\n"
+    "(records since top started, the rings' earlier backlog not included) and RATE (latest\n"
+    "interval) of every record, then the latest interval's avg, p50, p99, max of the focused\n"
+    "pane's kind ('no origin' in the latency columns of a timer whose records carry none) and\n"
+    "LOST; a header saying whether every live process reported within --max-silence; and for\n"
+    "the selected timer plots over time of its per-interval latency and processing time.\n"
+    "Keys: a m M e p toggle the avg/min/max/median/p99 series, z y axis from 0 / zoomed / log,\n"
+    "l b latency/processing pane, + - longer/shorter interval, space pause, arrows PgUp PgDn\n"
+    "Home End select, < > sort column, I reverse the sort, / filter, ? help, q quit.\n"
+    "Starting, pausing and quitting it has no effect on the programs watched.\n"
     "Needs a terminal; 'timekeeper report' prints the same statistics as text.",
     options,
 };
@@ -67,24 +73,24 @@ static int on_option(void *ctx, int key, const char *arg)
     top_opts *o = ctx;
     switch (key) {
     case 'i':
-        if (cli_parse_double(arg, 0.05, 3600, &o->interval))
-            return cli_usage_error(&cmd_top_def, "--interval wants seconds in [0.05, 3600], not '%s'", arg);
+        if (cli_parse_seconds(arg, 0.05, 3600, &o->interval))
+            return cli_usage_error(&cmd_top_def, "--interval wants a time in [50ms, 1h] (100ms, 1s, 2m), not '%s'", arg);
         return 0;
     case 'p':
         return cli_option_pid(&cmd_top_def, arg, &o->pid);
     case 't':
         o->timer = arg;
         return 0;
-    case OPT_DIR:
+    case 'd':
         o->dir = arg;
         return 0;
     case OPT_HISTORY:
         if (cli_parse_u64(arg, 10, 100000, &o->history))
             return cli_usage_error(&cmd_top_def, "--history wants a number in [10, 100000], not '%s'", arg);
         return 0;
-    case OPT_SILENCE:
-        if (cli_parse_double(arg, 0.001, 86400.0 * 365, &o->max_silence))
-            return cli_usage_error(&cmd_top_def, "--max-silence wants seconds > 0, not '%s'", arg);
+    case 's':
+        if (cli_parse_seconds(arg, 0.001, 86400.0 * 365, &o->max_silence))
+            return cli_usage_error(&cmd_top_def, "--max-silence wants a time > 0 (500ms, 5s, 1m), not '%s'", arg);
         return 0;
     case OPT_KEEP:
         o->keep = 1;
@@ -119,7 +125,7 @@ static void term_styles(term *t, int color)
         [TUI_S_PANE_OFF] = A_UNDERLINE,      [TUI_S_BAR] = A_REVERSE,
         [TUI_S_KEY] = A_BOLD,                [TUI_S_AVG] = A_BOLD,
         [TUI_S_MIN] = A_NORMAL,              [TUI_S_MAX] = A_NORMAL,
-        [TUI_S_P50] = A_NORMAL,
+        [TUI_S_P50] = A_NORMAL,              [TUI_S_P99] = A_BOLD,
     };
     memcpy(t->attr, mono, sizeof mono);
     memset(t->pair, 0, sizeof t->pair);
@@ -141,6 +147,7 @@ static void term_styles(term *t, int color)
         {TUI_S_MIN, COLOR_CYAN, -1, A_BOLD},
         {TUI_S_MAX, COLOR_RED, -1, A_BOLD},
         {TUI_S_P50, COLOR_MAGENTA, -1, A_BOLD},
+        {TUI_S_P99, COLOR_YELLOW, -1, A_BOLD},
     };
     int defaults = use_default_colors() == OK;
     for (size_t i = 0; i < sizeof colored / sizeof colored[0]; i++) {
@@ -347,8 +354,15 @@ static int cmd_top(int argc, char **argv)
                         "output\n", isatty(STDOUT_FILENO) ? "stdin" : "stdout");
         return CLI_USAGE;
     }
+    {   /* the directory and --pid checked before the screen is taken */
+        tkc_core_options cco = {.dir = o.dir, .pid = o.pid, .quiet = 1};
+        tkc_core *cc;
+        if (cli_open_core("top", &cco, &cc) != 0)
+            return CLI_FAIL;
+        tkc_core_close(cc);
+    }
     setlocale(LC_ALL, "");
-    int utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+    int utf8 = tk_fmt_unicode(); /* chosen from the locale in main(), as for every command */
 
     collector_options co = {.dir = o.dir,
                             .pid = o.pid, .timer_glob = o.timer,

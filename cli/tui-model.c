@@ -174,6 +174,7 @@ static void sample_fill(tui_sample *s, const hist_summary *h)
     s->v[TUI_STAT_MIN] = to_float((double)h->min);
     s->v[TUI_STAT_MAX] = to_float((double)h->max);
     s->v[TUI_STAT_P50] = to_float((double)h->p50);
+    s->v[TUI_STAT_P99] = to_float((double)h->p99);
 }
 
 static void timer_update(tui_model *m, tui_timer *t, const timer_stats *ts, double seconds)
@@ -190,6 +191,8 @@ static void timer_update(tui_model *m, tui_timer *t, const timer_stats *ts, doub
     }
     for (int k = 0; k < KIND_COUNT; k++)
         t->rate_hz[k] = seconds > 0 ? (double)t->last[k].count / seconds : 0;
+    t->count_seen += t->last[KIND_PROCESSING].count;
+    t->has_origin = t->count_total[KIND_LATENCY] > 0;
     /* what top itself missed while attached, not what was overwritten before it came */
     uint64_t lapped = ts->lost_interval - ts->overwritten_interval;
     t->lost_last = lapped;

@@ -10,7 +10,14 @@
 #include "collector.h"
 
 /* The statistics kept over time, one plot series each. */
-enum { TUI_STAT_AVG = 0, TUI_STAT_MIN = 1, TUI_STAT_MAX = 2, TUI_STAT_P50 = 3, TUI_STAT_COUNT = 4 };
+enum {
+    TUI_STAT_AVG = 0,
+    TUI_STAT_MIN = 1,
+    TUI_STAT_MAX = 2,
+    TUI_STAT_P50 = 3,
+    TUI_STAT_P99 = 4,
+    TUI_STAT_COUNT = 5
+};
 
 /* One interval of one kind of one timer. count == 0: no record in that interval (a gap). */
 typedef struct tui_sample {
@@ -33,7 +40,12 @@ typedef struct tui_timer {
     struct tui_proc *proc;
     char name[56];
     hist_summary last[KIND_COUNT]; /* the latest interval */
-    uint64_t count_total[KIND_COUNT];
+    uint64_t count_total[KIND_COUNT]; /* every record read, the attach-time backlog included */
+    /* Records of the intervals since top started: the backlog found in the rings at start is not
+     * in them (it went to the totals before the first frame). The same for either pane: every
+     * record has a processing time. */
+    uint64_t count_seen;
+    int has_origin;                /* some record carried an origin: the timer has a latency */
     /* Records overwritten before they were read: in the latest interval, and over every interval
      * since top started (what was overwritten before it attached is not counted here). */
     uint64_t lost_last, lost_seen;

@@ -1,6 +1,7 @@
 /* tui-plot.c — the cell canvas of `timekeeper top`, adaptive-unit number formatting and plots of
  * per-interval statistics over time. */
 #include "tui-plot.h"
+#include "util/fmt.h"
 
 #include <errno.h>
 #include <math.h>
@@ -162,14 +163,8 @@ char *tui_fmt_ns(char *buf, size_t n, double ns, int utf8)
 {
     if (!(ns >= 0)) /* also NaN */
         snprintf(buf, n, "-");
-    else if (ns < 999.5)
-        snprintf(buf, n, "%.0fns", ns);
-    else if (ns < 999.5e3)
-        fmt3(buf, n, ns / 1e3, utf8 ? "µs" : "us");
-    else if (ns < 999.5e6)
-        fmt3(buf, n, ns / 1e6, "ms");
     else if (ns < 999.5e9)
-        fmt3(buf, n, ns / 1e9, "s");
+        tk_fmt_ns_u(buf, n, ns, utf8); /* the one formatter of every command */
     else
         snprintf(buf, n, "%.0fs", ns / 1e9);
     return buf;
@@ -221,7 +216,7 @@ static double nice_step(double raw)
 
 tui_axis tui_axis_choose(double min, double max, int ticks, int utf8)
 {
-    tui_axis a;
+    tui_axis a = {.utf8 = utf8};
     if (!(min >= 0))
         min = 0;
     if (!(max >= min))
@@ -256,8 +251,33 @@ tui_axis tui_axis_choose(double min, double max, int ticks, int utf8)
     return a;
 }
 
+tui_axis tui_axis_choose_log(double min, double max, int utf8)
+{
+    tui_axis a = tui_axis_choose(min, max, 2, utf8);
+    if (!(min > 0))
+        min = 1;
+    if (!(max >= min))
+        max = min;
+    a.log = 1;
+    a.lo = pow(10, floor(log10(min) + 1e-9));
+    a.hi = pow(10, ceil(log10(max) - 1e-9));
+    if (a.hi <= a.lo)
+        a.hi = a.lo * 10;
+    a.step = 10; /* a factor: one tick per decade */
+    return a;
+}
+
+const char *tui_axis_mode_name(tui_axis_mode m)
+{
+    return m == TUI_AXIS_ZOOM ? "zoomed" : m == TUI_AXIS_LOG ? "log" : "from 0";
+}
+
 char *tui_axis_label(const tui_axis *a, double v, char *buf, size_t n)
 {
+    if (a->log) {
+        tk_fmt_ns_u(buf, n, v, a->utf8);
+        return buf;
+    }
     if (v == 0)
         snprintf(buf, n, "0");
     else
@@ -267,14 +287,34 @@ char *tui_axis_label(const tui_axis *a, double v, char *buf, size_t n)
 
 /* ---- plot -------------------------------------------------------------------------------------- */
 
-const char tui_series_glyph[4] = {'*', 'v', '^', 'o'};
-const char *const tui_series_name[4] = {"avg", "min", "max", "median"};
+const char tui_series_glyph[TUI_NSERIES] = {'*', 'v', '^', 'o', '9'};
+const char *const tui_series_name[TUI_NSERIES] = {"avg", "min", "max", "median", "p99"};
 
 static int row_of(const tui_axis *a, double v, int rows)
 {
-    double f = (a->hi - v) / (a->hi - a->lo);
+    double f;
+    if (a->log)
+        f = v > 0 ? (log10(a->hi) - log10(v)) / (log10(a->hi) - log10(a->lo)) : 1;
+    else
+        f = (a->hi - v) / (a->hi - a->lo);
     int r = (int)lround(f * (rows - 1));
     return r < 0 ? 0 : r >= rows ? rows - 1 : r;
+}
+
+/* The ticks of axis a, lo to hi: a step apart, or a decade apart on a log axis. */
+static double tick_next(const tui_axis *a, double t) { return a->log ? t * 10 : t + a->step; }
+static int tick_done(const tui_axis *a, double t)
+{
+    return a->log ? t > a->hi * 1.5 : t > a->hi + a->step / 2;
+}
+
+/* The column of sample i counted back from the right edge (0: the newest): by its age in columns
+ * of col_s seconds, or one column per sample without a col_s. */
+static long column_back(const tui_plot_in *in, size_t i)
+{
+    if (in->col_s > 0 && in->age_s)
+        return lround(in->age_s[i] / in->col_s);
+    return (long)(in->n - 1 - i);
 }
 
 void tui_plot_draw(tui_canvas *c, int x, int y, int w, int h, const tui_plot_in *in)
@@ -284,22 +324,21 @@ void tui_plot_draw(tui_canvas *c, int x, int y, int w, int h, const tui_plot_in 
         return;
     }
     const int rows = h - 2; /* plot body; then the x axis and its labels */
-    /* the samples that fit, and the range of the shown series over them */
-    size_t shown = in->n, first;
-    double lo = INFINITY, hi = -INFINITY;
     const int label_room = 9;
-    if (shown > (size_t)(w - label_room))
-        shown = (size_t)(w - label_room);
-    first = in->n - shown;
-    for (int s = 0; s < 4; s++) {
+    /* the range of the shown series over the samples that fit (a first guess of the label room) */
+    long cols = w - label_room;
+    double lo = INFINITY, hi = -INFINITY, lo_pos = INFINITY;
+    for (int s = 0; s < TUI_NSERIES; s++) {
         if (!in->series[s])
             continue;
-        for (size_t i = first; i < in->n; i++) {
+        for (size_t i = 0; i < in->n; i++) {
             double v = in->series[s][i];
-            if (isnan(v))
+            if (isnan(v) || column_back(in, i) >= cols)
                 continue;
             lo = v < lo ? v : lo;
             hi = v > hi ? v : hi;
+            if (v > 0 && v < lo_pos)
+                lo_pos = v;
         }
     }
     if (!(hi >= lo)) {
@@ -308,25 +347,28 @@ void tui_plot_draw(tui_canvas *c, int x, int y, int w, int h, const tui_plot_in 
         tui_canvas_text(c, x + (w - mw) / 2, y + rows / 2, w, TUI_S_DIM, msg);
         return;
     }
-    tui_axis a = tui_axis_choose(lo, hi, rows > 6 ? rows / 3 : 2, in->utf8);
+    tui_axis a;
+    if (in->axis == TUI_AXIS_LOG)
+        a = tui_axis_choose_log(lo_pos < INFINITY ? lo_pos : 1, hi > 0 ? hi : 1, in->utf8);
+    else
+        a = tui_axis_choose(in->axis == TUI_AXIS_ZOOM ? lo : 0, hi, rows > 6 ? rows / 3 : 2,
+                            in->utf8);
 
     /* y labels right-aligned before the axis; the label column is as wide as the widest label */
     char lab[32];
     int lw = 0;
-    for (double t = a.lo; t <= a.hi + a.step / 2; t += a.step) {
+    for (double t = a.lo; !tick_done(&a, t); t = tick_next(&a, t)) {
         int tw = tui_text_width(tui_axis_label(&a, t, lab, sizeof lab));
         lw = tw > lw ? tw : lw;
     }
     const int ax = x + lw + 1; /* the axis column */
-    const int px = ax + 1, pw = x + w - px;
-    if (shown > (size_t)pw) {
-        shown = (size_t)pw;
-        first = in->n - shown;
-    }
+    const int px = ax + 1;
+    const int right = x + w - 1;
+    cols = right - px + 1;
     for (int r = 0; r < rows; r++)
         tui_canvas_put(c, ax, y + r, TUI_G_VLINE, TUI_S_DIM);
     int last_row = -1;
-    for (double t = a.lo; t <= a.hi + a.step / 2; t += a.step) {
+    for (double t = a.lo; !tick_done(&a, t); t = tick_next(&a, t)) {
         int r = row_of(&a, t, rows);
         if (r == last_row)
             continue;
@@ -339,38 +381,48 @@ void tui_plot_draw(tui_canvas *c, int x, int y, int w, int h, const tui_plot_in 
     for (int i = px; i < x + w; i++)
         tui_canvas_put(c, i, y + rows, TUI_G_HLINE, TUI_S_DIM);
 
-    /* x labels: the age of the sample under every 12th column from the right, "now" at the end */
-    const int right = x + w - 1;
+    /* x labels every 12 columns from the right, "now" at the end. With col_s a tick k*12 columns
+     * back is k*12*col_s seconds old, whatever lengths the samples there had; without it, the age
+     * of the sample under the tick. */
+    long oldest = 0; /* columns back to the oldest sample */
+    for (size_t i = 0; i < in->n; i++) {
+        long b = column_back(in, i);
+        oldest = b > oldest ? b : oldest;
+    }
     for (int k = 0;; k++) {
-        int col = right - k * 12;
-        size_t back = (size_t)(right - col);
-        if (col < px || back >= shown)
+        long back = (long)k * 12;
+        int col = right - (int)back;
+        if (col < px || back > oldest)
             break;
         char age[24];
-        if (k == 0)
+        if (k == 0) {
             snprintf(age, sizeof age, "now");
-        else
-            snprintf(age, sizeof age, "-%s", tui_fmt_age(lab, sizeof lab,
-                                                          in->age_s ? in->age_s[in->n - 1 - back]
-                                                                    : (double)back));
+        } else {
+            double secs = in->col_s > 0 ? (double)back * in->col_s
+                          : in->age_s   ? in->age_s[in->n - 1 - (size_t)back]
+                                        : (double)back;
+            snprintf(age, sizeof age, "-%s", tui_fmt_age(lab, sizeof lab, secs));
+        }
         int aw = tui_text_width(age);
+        if (col - aw + 1 < px)
+            break;
         tui_canvas_put(c, col, y + rows, TUI_G_BTEE, TUI_S_DIM);
         tui_canvas_text(c, col - aw + 1, y + rows + 1, aw, TUI_S_DIM, age);
     }
 
     /* the series, avg last so it stays visible where they overlap */
-    static const int order[4] = {2, 1, 3, 0};
-    for (int o = 0; o < 4; o++) {
+    static const int order[TUI_NSERIES] = {2, 4, 1, 3, 0};
+    for (int o = 0; o < TUI_NSERIES; o++) {
         int s = order[o];
         if (!in->series[s])
             continue;
-        for (size_t i = 0; i < shown; i++) {
-            double v = in->series[s][first + i];
-            if (isnan(v))
+        for (size_t i = 0; i < in->n; i++) {
+            double v = in->series[s][i];
+            long back = column_back(in, i);
+            if (isnan(v) || back >= cols)
                 continue;
-            int col = right - (int)(shown - 1 - i);
-            tui_canvas_put(c, col, y + row_of(&a, v, rows), (uint32_t)tui_series_glyph[s],
-                           TUI_S_AVG + s);
+            tui_canvas_put(c, right - (int)back, y + row_of(&a, v, rows),
+                           (uint32_t)tui_series_glyph[s], TUI_S_AVG + s);
         }
     }
 }

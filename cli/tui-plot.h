@@ -26,6 +26,7 @@ enum {
     TUI_S_MIN,
     TUI_S_MAX,
     TUI_S_P50,
+    TUI_S_P99,
     TUI_S_COUNT
 };
 
@@ -69,32 +70,51 @@ char *tui_fmt_count(char *buf, size_t n, double v);
 /* Seconds as a short age for the time axis: "5s", "90s", "12m", "2.5h". Returns buf. */
 char *tui_fmt_age(char *buf, size_t n, double seconds);
 
+#define TUI_NSERIES 5 /* TUI_STAT_COUNT of tui-model.h: avg, min, max, median, p99 */
+
 /* The y axis of a plot: [lo, hi] in ns split into steps of `step` ns, labelled in `unit`. */
 typedef struct tui_axis {
     double lo, hi, step;
     double unit_ns;    /* 1, 1e3, 1e6 or 1e9 */
     const char *unit;  /* "ns", "µs" (or "us"), "ms", "s" */
     int decimals;      /* digits after the point in labels */
+    int log;           /* logarithmic: lo, hi are powers of ten, a tick per decade */
+    int utf8;          /* µs rather than us */
 } tui_axis;
 
 /* Picks a round axis covering [min, max] (ns) with about `ticks` steps. */
 tui_axis tui_axis_choose(double min, double max, int ticks, int utf8);
+/* A logarithmic axis over [min, max] (ns, min > 0): from the decade below min to the one above. */
+tui_axis tui_axis_choose_log(double min, double max, int utf8);
 /* A label of value v (ns) on axis a, e.g. "12.5µs". Returns buf. */
 char *tui_axis_label(const tui_axis *a, double v, char *buf, size_t n);
 
 /* What to plot: up to TUI_STAT_COUNT series of n values each, oldest first, in ns; NaN marks an
  * interval without records. series[i] == NULL: series i is not shown. age_s[i] is how many
  * seconds before now sample i ended (for the time axis). */
+/* The y axis of a plot: from zero (the default, so that noise looks like noise), zoomed to the
+ * range of the data, or logarithmic (a decade per step, so a max series does not flatten the
+ * others). */
+typedef enum { TUI_AXIS_ZERO = 0, TUI_AXIS_ZOOM = 1, TUI_AXIS_LOG = 2, TUI_AXIS_MODES = 3 } tui_axis_mode;
+
 typedef struct tui_plot_in {
-    const double *series[4];
+    const double *series[TUI_NSERIES];
     const double *age_s;
     size_t n;
     int utf8;
+    tui_axis_mode axis;
+    /* Seconds per column of the time axis (the current sampling interval): a sample is drawn at
+     * the column of its age, so after + or - older samples are spaced by their own length and the
+     * ticks, evenly spaced, carry their true times. 0: one column per sample. */
+    double col_s;
 } tui_plot_in;
 
-/* Glyph of each series in the plot and the legend ('*' avg, 'v' min, '^' max, 'o' median). */
-extern const char tui_series_glyph[4];
-extern const char *const tui_series_name[4];
+/* Glyph of each series in the plot and the legend ('*' avg, 'v' min, '^' max, 'o' median,
+ * '9' p99). */
+extern const char tui_series_glyph[TUI_NSERIES];
+extern const char *const tui_series_name[TUI_NSERIES];
+/* The name of an axis mode for the pane title: "from 0", "zoomed", "log". */
+const char *tui_axis_mode_name(tui_axis_mode m);
 
 /* Draws the plot into the rectangle (x, y, w, h) of c: y-axis labels on the left, one column per
  * interval with the newest on the right, an x axis with ages below. Needs w >= 20 and h >= 4;

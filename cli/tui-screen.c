@@ -1,9 +1,9 @@
 /* tui-screen.c — the view of `timekeeper top` (selection, toggles, filter), its keys, and the
  * drawing of the whole screen into a canvas: header, timer list, panes, footer, help. */
 #include "tui-screen.h"
+#include "util/match.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,15 +41,8 @@ static int hidden(const tui_timer *t)
     return t->count_total[KIND_PROCESSING] == 0 && strcmp(t->name, "(invalid)") == 0;
 }
 
-/* A substring (any case) of the timer name, or an fnmatch pattern when it has * ? or [. */
-static int filter_match(const char *filter, const char *name)
-{
-    if (!*filter)
-        return 1;
-    if (strpbrk(filter, "*?["))
-        return fnmatch(filter, name, FNM_CASEFOLD) == 0;
-    return strcasestr(name, filter) != NULL;
-}
+/* The one rule of --timer (util/match.h): a substring, or a glob when it has * ? or [. */
+static int filter_match(const char *filter, const char *name) { return tk_name_match(filter, name); }
 
 static void select_row(tui_view *v, size_t at)
 {
@@ -80,6 +73,39 @@ static void select_near(tui_view *v, long at, int dir)
     v->selected = NULL;
 }
 
+/* The value a timer is sorted by (larger first); -1 when it has none (sorted last). */
+static double sort_value(const tui_view *v, const tui_timer *t)
+{
+    const hist_summary *s = &t->last[v->kind];
+    switch (v->sort) {
+    case TUI_SORT_COUNT: return (double)t->count_seen;
+    case TUI_SORT_RATE: return t->rate_hz[KIND_PROCESSING];
+    case TUI_SORT_LOST: return (double)t->lost_seen;
+    default: break;
+    }
+    if (!s->count)
+        return -1;
+    return v->sort == TUI_SORT_AVG   ? s->avg
+         : v->sort == TUI_SORT_P50   ? (double)s->p50
+         : v->sort == TUI_SORT_P99   ? (double)s->p99
+                                     : (double)s->max;
+}
+
+static int row_cmp(const void *a, const void *b, void *ctx)
+{
+    const tui_view *v = ctx;
+    const tui_timer *x = ((const tui_row *)a)->timer, *y = ((const tui_row *)b)->timer;
+    int by_name = strcmp(x->name, y->name);
+    int r = by_name;
+    if (v->sort != TUI_SORT_NAME) {
+        double dx = sort_value(v, x), dy = sort_value(v, y);
+        r = dx > dy ? -1 : dx < dy ? 1 : 0;
+    }
+    if (v->sort_reverse)
+        r = -r;
+    return r ? r : by_name;
+}
+
 int tui_view_sync(tui_view *v, const tui_model *m)
 {
     size_t need = m->nprocs + m->ntimers;
@@ -107,6 +133,8 @@ int tui_view_sync(tui_view *v, const tui_model *m)
         }
         if (*v->filter && !matched)
             n = head; /* a filter hides processes without a matching timer */
+        else if (matched > 1)
+            qsort_r(v->rows + head + 1, matched, sizeof *v->rows, row_cmp, v);
     }
     v->nrows = n;
     if (v->selected)
@@ -178,6 +206,26 @@ int tui_view_key(tui_view *v, const tui_model *m, int key)
         break;
     case 'e':
         v->series ^= TUI_SERIES_BIT(TUI_STAT_P50);
+        break;
+    case 'p':
+        v->series ^= TUI_SERIES_BIT(TUI_STAT_P99);
+        break;
+    case 'z':
+        v->axis = (tui_axis_mode)((v->axis + 1) % TUI_AXIS_MODES);
+        break;
+    case '>':
+    case '.':
+        v->sort = (v->sort + 1) % TUI_SORTS;
+        tui_view_sync(v, m);
+        break;
+    case '<':
+    case ',':
+        v->sort = (v->sort + TUI_SORTS - 1) % TUI_SORTS;
+        tui_view_sync(v, m);
+        break;
+    case 'I':
+        v->sort_reverse = !v->sort_reverse;
+        tui_view_sync(v, m);
         break;
     case 'l':
         v->kind = KIND_LATENCY;
@@ -327,8 +375,9 @@ static void draw_footer(tui_canvas *c, const tui_view *v)
     }
     const char *keys[][2] = {
         {"q", "quit"},          {"?", "help"},          {v->utf8 ? "↑↓" : "Up/Dn", "select"},
-        {"l/b", "pane"},        {"a/m/M/e", "series"},  {"+/-", "interval"},
-        {"/", "filter"},        {"spc", "pause"},
+        {"l/b", "pane"},        {"a/m/M/e/p", "series"}, {"z", "axis"},
+        {"</>", "sort"},        {"+/-", "interval"},    {"/", "filter"},
+        {"spc", "pause"},
     };
     int x = 0;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -350,14 +399,26 @@ typedef struct column {
     int width;
     int min_screen; /* shown from this terminal width */
     int what;
+    int sort;       /* TUI_SORT_* of this column, TUI_SORT_NAME: not a sort column */
 } column;
 
 static const column columns[] = {
-    {"COUNT", 7, 70, C_COUNT}, {"RATE", 8, 0, C_RATE}, {"AVG", 7, 0, C_AVG},
-    {"MIN", 7, 100, C_MIN},    {"P50", 7, 74, C_P50},  {"P90", 7, 108, C_P90},
-    {"P99", 7, 0, C_P99},      {"P99.9", 7, 124, C_P999}, {"MAX", 7, 0, C_MAX},
-    {"LOST", 6, 62, C_LOST},
+    {"COUNT", 7, 70, C_COUNT, TUI_SORT_COUNT}, {"RATE", 8, 0, C_RATE, TUI_SORT_RATE},
+    {"AVG", 7, 0, C_AVG, TUI_SORT_AVG},        {"MIN", 7, 100, C_MIN, TUI_SORT_NAME},
+    {"P50", 7, 74, C_P50, TUI_SORT_P50},       {"P90", 7, 108, C_P90, TUI_SORT_NAME},
+    {"P99", 7, 0, C_P99, TUI_SORT_P99},        {"P99.9", 7, 124, C_P999, TUI_SORT_NAME},
+    {"MAX", 7, 0, C_MAX, TUI_SORT_MAX},        {"LOST", 6, 62, C_LOST, TUI_SORT_LOST},
 };
+
+/* A column title with the sort mark when the list is sorted by it. */
+static const char *column_title(const tui_view *v, const column *col, char *buf, size_t n)
+{
+    if (col->sort == TUI_SORT_NAME || col->sort != v->sort)
+        return col->title;
+    snprintf(buf, n, "%s%s", col->title,
+             v->sort_reverse ? (v->utf8 ? "▲" : "^") : (v->utf8 ? "▼" : "v"));
+    return buf;
+}
 #define NCOLUMNS (sizeof columns / sizeof columns[0])
 
 /* Columns shown at this width; returns how many, and the width left for names in *name_w. */
@@ -380,18 +441,16 @@ static void cell_value(const tui_view *v, const tui_timer *t, int what, char *bu
     const hist_summary *s = &t->last[v->kind];
     *style = -1;
     switch (what) {
-    case C_COUNT:
-        tui_fmt_count(buf, n, (double)t->count_total[v->kind]);
+    case C_COUNT: /* every record since top started, whichever pane: each has a processing time */
+        tui_fmt_count(buf, n, (double)t->count_seen);
         return;
     case C_RATE:
         if (t->health == TUI_QUIET || t->health == TUI_IDLE || t->health == TUI_EXITED) {
             snprintf(buf, n, "%s", tui_health_name(t->health));
             *style = t->health == TUI_QUIET ? TUI_S_WARN : TUI_S_DIM;
-        } else if (t->count_total[v->kind] == 0) {
-            snprintf(buf, n, "-"); /* e.g. the latency of a timer whose records have no origin */
         } else {
             char num[24];
-            snprintf(buf, n, "%s/s", tui_fmt_count(num, sizeof num, t->rate_hz[v->kind]));
+            snprintf(buf, n, "%s/s", tui_fmt_count(num, sizeof num, t->rate_hz[KIND_PROCESSING]));
         }
         return;
     case C_LOST:
@@ -464,11 +523,20 @@ static void draw_timer_row(tui_canvas *c, const tui_view *v, const tui_timer *t,
     int row_style = t->health == TUI_EXITED ? TUI_S_DIM : TUI_S_NORMAL;
     text_clip(c, 2, y, name_w, row_style, t->name, v->utf8);
     int x = 2 + name_w;
+    /* the latency columns of a timer whose records carry no origin say so once, across them */
+    int no_origin = v->kind == KIND_LATENCY && !t->has_origin, said = 0;
     for (size_t i = 0; i < ncols; i++) {
         char buf[32];
         int style;
-        cell_value(v, t, cols[i]->what, buf, sizeof buf, &style);
+        int stat = cols[i]->what != C_COUNT && cols[i]->what != C_RATE && cols[i]->what != C_LOST;
+        int x0 = x + 1;
         x += 1 + cols[i]->width;
+        if (no_origin && stat) {
+            if (!said++)
+                tui_canvas_text(c, x0, y, c->w - x0, TUI_S_DIM, "no origin");
+            continue;
+        }
+        cell_value(v, t, cols[i]->what, buf, sizeof buf, &style);
         text_right(c, x, y, style < 0 ? row_style : style, buf);
     }
 }
@@ -489,13 +557,17 @@ static void draw_list(tui_canvas *c, tui_view *v, int y, int h, uint64_t now_ns)
             if (i <= v->selected_at)
                 sel_timer = ntimer_rows;
         }
-    snprintf(buf, sizeof buf, "TIMER  %s %zu/%zu", v->kind == KIND_LATENCY ? "latency" : "processing",
-             v->selected ? sel_timer : 0, ntimer_rows);
+    /* which timer of how many is selected, and which kind the statistics columns show */
+    snprintf(buf, sizeof buf, "TIMER%s %zu/%zu, %s:",
+             v->sort == TUI_SORT_NAME ? (v->sort_reverse ? (v->utf8 ? "▲" : "^") : "") : "",
+             v->selected ? sel_timer : 0, ntimer_rows,
+             v->kind == KIND_LATENCY ? "latency" : "processing");
     text_clip(c, 2, y, name_w, TUI_S_COLUMNS, buf, v->utf8);
     int x = 2 + name_w;
     for (size_t i = 0; i < ncols; i++) {
+        char title[32];
         x += 1 + cols[i]->width;
-        text_right(c, x, y, TUI_S_COLUMNS, cols[i]->title);
+        text_right(c, x, y, TUI_S_COLUMNS, column_title(v, cols[i], title, sizeof title));
     }
 
     int rows = h - 1;
@@ -542,6 +614,7 @@ static double stat_of(const hist_summary *s, int stat)
     case TUI_STAT_AVG: return s->avg;
     case TUI_STAT_MIN: return (double)s->min;
     case TUI_STAT_MAX: return (double)s->max;
+    case TUI_STAT_P99: return (double)s->p99;
     default: return (double)s->p50;
     }
 }
@@ -554,8 +627,8 @@ static void draw_pane(tui_canvas *c, tui_view *v, const tui_model *m, int kind, 
     fill_row(c, y, focused ? TUI_S_PANE : TUI_S_PANE_OFF);
     const char *mark = two ? (focused ? (v->utf8 ? "▶ " : "> ") : "  ") : " ";
     if (t)
-        snprintf(buf, sizeof buf, "%s%s of %s  (%s, pid %d)", mark, kind_title(kind), t->name,
-                 t->proc->name, t->proc->pid);
+        snprintf(buf, sizeof buf, "%s%s of %s  (%s, pid %d)  y axis %s", mark, kind_title(kind),
+                 t->name, t->proc->name, t->proc->pid, tui_axis_mode_name(v->axis));
     else
         snprintf(buf, sizeof buf, "%s%s", mark, kind_title(kind));
     text_clip(c, 0, y, c->w, focused ? TUI_S_PANE : TUI_S_PANE_OFF, buf, v->utf8);
@@ -568,8 +641,9 @@ static void draw_pane(tui_canvas *c, tui_view *v, const tui_model *m, int kind, 
     const hist_summary *last = &t->last[kind];
     int x = 1;
     int any = 0;
-    static const int legend_order[4] = {TUI_STAT_AVG, TUI_STAT_MIN, TUI_STAT_MAX, TUI_STAT_P50};
-    for (int i = 0; i < 4; i++) {
+    static const int legend_order[TUI_NSERIES] = {TUI_STAT_AVG, TUI_STAT_MIN, TUI_STAT_MAX,
+                                                  TUI_STAT_P50, TUI_STAT_P99};
+    for (int i = 0; i < TUI_NSERIES; i++) {
         int s = legend_order[i];
         if (!(v->series & TUI_SERIES_BIT(s)))
             continue;
@@ -580,38 +654,44 @@ static void draw_pane(tui_canvas *c, tui_view *v, const tui_model *m, int kind, 
     }
     if (!any)
         x += tui_canvas_text(c, x, y + 1, c->w - x, TUI_S_DIM,
-                             "no series shown: press a, m, M or e") + 3;
+                             "no series shown: press a, m, M, e or p") + 3;
     if (last->count) {
         char n1[24], p99[24];
-        snprintf(buf, sizeof buf, "n=%s p99=%s", tui_fmt_count(n1, sizeof n1, (double)last->count),
-                 tui_fmt_ns(p99, sizeof p99, (double)last->p99, v->utf8));
+        if (v->series & TUI_SERIES_BIT(TUI_STAT_P99)) /* the legend has it already */
+            snprintf(buf, sizeof buf, "n=%s", tui_fmt_count(n1, sizeof n1, (double)last->count));
+        else
+            snprintf(buf, sizeof buf, "n=%s p99=%s", tui_fmt_count(n1, sizeof n1, (double)last->count),
+                     tui_fmt_ns(p99, sizeof p99, (double)last->p99, v->utf8));
         if (c->w - tui_text_width(buf) - 1 > x)
             text_right(c, c->w - 1, y + 1, TUI_S_DIM, buf);
     }
 
     /* the plot of the history */
-    if (kind == KIND_LATENCY && t->count_total[KIND_LATENCY] == 0) {
+    if (kind == KIND_LATENCY && !t->has_origin) {
         text_clip(c, 2, y + 1 + (h - 1) / 2, c->w - 2, TUI_S_DIM,
                   "no latency: this timer's records carry no origin (see tk_origin_stamp)",
                   v->utf8);
         return;
     }
     size_t n = m->nframes;
-    if (v->scratch_cap < n * 5) {
-        double *s = realloc(v->scratch, n * 5 * sizeof *s);
+    const size_t slots = TUI_NSERIES + 1; /* the series, then the ages */
+    if (v->scratch_cap < n * slots) {
+        double *s = realloc(v->scratch, n * slots * sizeof *s);
         if (!s)
             return;
         v->scratch = s;
-        v->scratch_cap = n * 5;
+        v->scratch_cap = n * slots;
     }
-    tui_plot_in in = {.n = n, .utf8 = v->utf8, .age_s = v->scratch + 4 * n};
-    double *age = v->scratch + 4 * n;
+    double *age = v->scratch + TUI_NSERIES * n;
+    /* one column per current interval: older samples sit at their true age (after + or -) */
+    tui_plot_in in = {.n = n, .utf8 = v->utf8, .age_s = age, .axis = v->axis,
+                      .col_s = v->interval_s};
     uint64_t newest = n ? m->frame_end_ns[m->head] : 0;
     for (size_t i = 0; i < n; i++) {
         size_t back = n - 1 - i, slot = (m->head + m->cap - back) % m->cap;
         age[i] = seconds_since(newest, m->frame_end_ns[slot]);
     }
-    for (int s = 0; s < 4; s++) {
+    for (int s = 0; s < TUI_NSERIES; s++) {
         if (!(v->series & TUI_SERIES_BIT(s)))
             continue;
         double *d = v->scratch + (size_t)s * n;
@@ -633,6 +713,10 @@ static void draw_help(tui_canvas *c, const tui_view *v)
         {"m", "minimum series"},
         {"M", "maximum series"},
         {"e", "median series"},
+        {"p", "p99 series"},
+        {"z", "y axis: from 0 (default), zoomed, log"},
+        {"< / >", "sort the list by the column left / right"},
+        {"I", "reverse the sort"},
         {"l", "latency pane: time since the input's origin"},
         {"b", "processing (business) time pane"},
         {"+ / -", "longer / shorter sampling interval"},
@@ -645,8 +729,12 @@ static void draw_help(tui_canvas *c, const tui_view *v)
         {"?", "this help"},
         {"q", "quit"},
         {"", ""},
+        {"COUNT", "records since top started (not the backlog)"},
         {"RATE", "'quiet': no record for --max-silence seconds"},
         {"", "'idle': no record since top started"},
+        {"no origin", "records without an origin: no latency"},
+        {"TIMER 3/7,", "the selected timer of 7; then the kind of the"},
+        {"latency:", "statistics columns (the focused pane's)"},
     };
     const int n = (int)(sizeof lines / sizeof lines[0]);
     int bw = c->w - 4 < 64 ? c->w - 4 : 64;

@@ -24,6 +24,20 @@ enum {
     TUI_KEY_ESC,
 };
 
+/* The columns the list can be sorted by ('<' and '>' step through them, as in htop). Name sorts
+ * A to Z, the others largest first; timers stay under their process. */
+enum {
+    TUI_SORT_NAME = 0,
+    TUI_SORT_COUNT,
+    TUI_SORT_RATE,
+    TUI_SORT_AVG,
+    TUI_SORT_P50,
+    TUI_SORT_P99,
+    TUI_SORT_MAX,
+    TUI_SORT_LOST,
+    TUI_SORTS
+};
+
 /* What a key asks of the main loop, besides a redraw. */
 enum { TUI_ACT_QUIT = 1, TUI_ACT_RESCHEDULE = 2 };
 
@@ -38,6 +52,9 @@ typedef struct tui_row {
 typedef struct tui_view {
     int kind;                /* the focused pane: KIND_LATENCY or KIND_PROCESSING */
     unsigned series;         /* TUI_SERIES_BIT(TUI_STAT_*) of the series shown */
+    tui_axis_mode axis;      /* y axis of the plots: from zero (default), zoomed, log */
+    int sort;                /* the list's sort column: TUI_SORT_* */
+    int sort_reverse;        /* 'I': the other way round */
     int paused;
     int help;                /* the help box is open */
     int utf8;                /* the terminal shows UTF-8 (µ, arrows, box lines) */

@@ -453,7 +453,9 @@ static void test_fast_and_slow_paths_are_separated(void **state)
     analyze_spec_free(s);
 }
 
-/* On every path, avg(total) = sum of avg(component) + avg(remainder). */
+/* On every path, the parts' time adds up to the total's: sum over parts of avg(part) x the
+ * sequences that went through it = avg(total) x count(total). A component is averaged only over
+ * the sequences where it occurred (no zeros for the others). */
 static void test_path_averages_of_components_and_remainder_add_up_to_the_total(void **state)
 {
     (void)state;
@@ -464,8 +466,15 @@ static void test_path_averages_of_components_and_remainder_add_up_to_the_total(v
     for (int p = 0; p < 3; p++) {
         hist_summary tot = total(a, "send_and_await", paths[p]);
         double sum = 0;
-        for (int i = 0; i < 5; i++)
-            sum += part(a, "send_and_await", paths[p], names[i], NULL).avg;
+        for (int i = 0; i < 5; i++) {
+            uint64_t seen = 0;
+            hist_summary h = part(a, "send_and_await", paths[p], names[i], &seen);
+            assert_u64_equal(seen, h.count, "path %s, %s: the part's statistics cover the sequences "
+                             "it occurred in", paths[p] ? paths[p] : "all", names[i]);
+            if (seen)
+                assert_true(h.min > 0 || (print_error("%s: min 0\n", names[i]), 0));
+            sum += h.avg * (double)seen / (double)tot.count;
+        }
         assert_double_near(tot.avg, sum, 1e-6, "path %s: avg total vs sum of parts",
                            paths[p] ? paths[p] : "all");
     }
@@ -996,7 +1005,8 @@ typedef struct run_result {
 
 /* Runs `timekeeper analyze ARGS` (words split at spaces) in tests/data/analyze, with stdin from
  * `input` there (NULL: /dev/null). Kills it after 30 s. */
-static run_result run_analyze(const char *args, const char *input)
+/* Runs `timekeeper analyze ARGS` in the fixtures folder under the locale lang (LC_ALL). */
+static run_result run_analyze_lang(const char *args, const char *input, const char *lang)
 {
     const char *bin = getenv("TK_BIN");
     if (!bin) {
@@ -1014,13 +1024,22 @@ static run_result run_analyze(const char *args, const char *input)
         argv[n++] = w;
     run_result r = {.run = malloc(sizeof *r.run)};
     assert_non_null(r.run);
-    tu_spawn(&(tu_spawn_options){.exe = exe, .args = argv, .cwd = dir,
+    char lc_all[64];
+    snprintf(lc_all, sizeof lc_all, "LC_ALL=%s", lang);
+    const char *const env[] = {lc_all, NULL};
+    tu_spawn(&(tu_spawn_options){.exe = exe, .args = argv, .cwd = dir, .env_set = env,
                                  .stdin_path = input ? input : "/dev/null", .timeout_s = 30},
              r.run);
     r.status = WIFEXITED(r.run->status) ? WEXITSTATUS(r.run->status) : -1;
     r.out = r.run->out;
     r.err = r.run->err;
     return r;
+}
+
+/* The same under LC_ALL=C (so microseconds print as us). */
+static run_result run_analyze(const char *args, const char *input)
+{
+    return run_analyze_lang(args, input, "C");
 }
 
 static void run_free(run_result *r)
@@ -1034,10 +1053,95 @@ static void test_cli_table_shows_the_breakdown_with_adaptive_units(void **state)
     run_result r = run_analyze("--spec reference.spec slow-path.log", NULL);
     assert_int_equal(r.status, 0);
     assert_contains(r.out, "select_wait", "table");
-    assert_contains(r.out, "5.00 ms", "select wait in ms");
-    assert_contains(r.out, "400 ns", "ffi send in ns");
+    assert_contains(r.out, "5.00ms", "select wait in ms");
+    assert_contains(r.out, "400ns", "ffi send in ns");
     assert_contains(r.out, "python_overhead", "remainder row");
-    assert_contains(r.out, "999 us", "python overhead in us");
+    assert_contains(r.out, "999us", "python overhead in us under LC_ALL=C");
+    run_free(&r);
+    r = run_analyze_lang("--spec reference.spec slow-path.log", NULL, "C.UTF-8");
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "999µs", "python overhead in µs under a UTF-8 locale");
+    run_free(&r);
+}
+
+/* The breakdown says where each path's time goes in one line, what each part measures (its labels
+ * and the comment of its spec line), and a component that a path never went through is neither
+ * counted nor averaged there as zeros. */
+static void test_cli_breakdown_has_a_headline_the_meaning_of_parts_and_no_zero_components(void **state)
+{
+    (void)state;
+    run_result r = run_analyze("--spec reference.spec mixed.log", NULL);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "fast path: 50.0% python_overhead; slow path: 90.9% select_wait",
+                    "headline of send_and_await");
+    assert_contains(r.out, "select_wait      *BEFORE_SELECT -> *AFTER_SELECT", "legend: labels");
+    assert_contains(r.out, "python_overhead  the rest of send_and_await", "legend: remainder");
+    /* "all": 3 sequences, one selected: select_wait counts 1 and its p50 is its one value */
+    assert_contains(r.out, "    select_wait              1    10.0us    10.0us", "select_wait on all");
+    assert_not_contains(r.out, " 0ns ", "no zero-valued statistic");
+    run_free(&r);
+    char spec[] = "/tmp/tk-test-spec-XXXXXX";
+    int fd = mkstemp(spec);
+    assert_true(fd >= 0);
+    const char text[] = "interval wait = *BEFORE_SELECT -> *AFTER_SELECT  # waiting for the wake-up\n"
+                        "total all = PY_SEND_AND_AWAIT_ENTRY -> PY_SEND_AND_AWAIT_EXIT_*\n"
+                        "  components = wait\n"
+                        "  remainder = rest   # Python between the calls\n";
+    assert_true(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+    close(fd);
+    char args[128];
+    snprintf(args, sizeof args, "--spec %s mixed.log", spec);
+    r = run_analyze(args, NULL);
+    unlink(spec);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.out, "wait             waiting for the wake-up (*BEFORE_SELECT -> *AFTER_SELECT)",
+                    "legend: the comment of the interval's line");
+    assert_contains(r.out, "rest             Python between the calls (the rest of all",
+                    "legend: the comment of the remainder's line");
+    run_free(&r);
+}
+
+/* No point at all (empty, binary or unrelated input) is a failure: exit 1 with a word on stderr. */
+static void test_cli_input_without_points_exits_1(void **state)
+{
+    (void)state;
+    char bin[] = "/tmp/tk-test-bin-XXXXXX";
+    int fd = mkstemp(bin);
+    assert_true(fd >= 0);
+    unsigned char junk[4096];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (unsigned char)(i * 7919u >> 3);
+    assert_true(write(fd, junk, sizeof junk) == (ssize_t)sizeof junk);
+    close(fd);
+    const char *inputs[] = {"/dev/null", bin, "bad.spec"};
+    for (size_t i = 0; i < 3; i++) {
+        run_result r = run_analyze(inputs[i], NULL);
+        assert_true(r.status == 1 || (print_error("analyze %s: exit %d\n", inputs[i], r.status), 0));
+        assert_contains(r.err, "no TIMING points", "analyze %s: stderr", inputs[i]);
+        run_free(&r);
+    }
+    unlink(bin);
+    run_result r = run_analyze("seed-sample.log", NULL);
+    assert_int_equal(r.status, 0);
+    run_free(&r);
+}
+
+/* Points past the label limit are not silently ignored: a warning says how many. */
+static void test_cli_labels_past_the_limit_are_warned_about(void **state)
+{
+    (void)state;
+    char log[] = "/tmp/tk-test-labels-XXXXXX";
+    int fd = mkstemp(log);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    for (int i = 0; i < ANALYZE_MAX_LABELS + 100; i++)
+        fprintf(f, "TIMING,L%d,%d,1,%d,1,\n", i, i * 10, i);
+    fclose(f);
+    run_result r = run_analyze(log, NULL);
+    unlink(log);
+    assert_int_equal(r.status, 0);
+    assert_contains(r.err, "warning: 100 of", "the dropped points counted on stderr");
+    assert_contains(r.err, "distinct labels", "and why");
     run_free(&r);
 }
 
@@ -1194,7 +1298,7 @@ static void test_cli_command_timeline_and_an_absent_command(void **state)
     assert_int_equal(r.status, 0);
     assert_contains(r.out, "command 42: 12 points", "timeline title");
     assert_contains(r.out, "PY_BEFORE_ASYNC_SEND", "the '-' point");
-    assert_contains(r.out, "5.0007 ms", "exact offset of AFTER_SELECT");
+    assert_contains(r.out, "5.0007ms", "exact offset of AFTER_SELECT");
     run_free(&r);
     r = run_analyze("--command 7 slow-path.log", NULL);
     assert_int_equal(r.status, 1);
@@ -1293,6 +1397,9 @@ int main(void)
         cmocka_unit_test(test_timeline_lists_the_points_of_one_command_with_offsets_and_deltas),
         cmocka_unit_test(test_json_output_is_valid_even_with_odd_bytes_in_labels_and_context),
         cmocka_unit_test(test_cli_table_shows_the_breakdown_with_adaptive_units),
+        cmocka_unit_test(test_cli_breakdown_has_a_headline_the_meaning_of_parts_and_no_zero_components),
+        cmocka_unit_test(test_cli_input_without_points_exits_1),
+        cmocka_unit_test(test_cli_labels_past_the_limit_are_warned_about),
         cmocka_unit_test(test_cli_json_output_parses_and_has_the_documented_keys),
         cmocka_unit_test(test_cli_csv_starts_with_the_header_and_has_one_row_per_statistic),
         cmocka_unit_test(test_cli_bad_usage_exits_2),

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -79,6 +80,16 @@ static const usage_case usage_cases[] = {
     {{"list", "-x"}, "-x"},
     {{"calibrate", "--bogus"}, "--bogus"},
     {{"calibrate", "extra"}, "extra"},
+    /* one process per run: a second --pid is refused, not silently the winner */
+    {{"list", "--pid", "3", "--pid", "4"}, "--pid given twice"},
+    {{"report", "-p", "3", "-p", "4"}, "--pid given twice"},
+    {{"check", "--pid", "3", "--pid", "3"}, "--pid given twice"},
+    {{"analyze", "--live", "--pid", "3", "--pid", "4"}, "--pid given twice"},
+    /* durations take units, and nothing else */
+    {{"report", "--interval", "2x"}, "--interval"},
+    {{"report", "--interval", "10ms"}, "--interval"},
+    {{"check", "--max-silence", "5 s"}, "--max-silence"},
+    {{"analyze", "--live", "--duration", "1y"}, "--duration"},
 };
 #define N_USAGE (sizeof usage_cases / sizeof usage_cases[0])
 
@@ -96,7 +107,7 @@ static void bad_usage_exits_2_naming_the_problem(void **state)
 
 /* ---- help --------------------------------------------------------------------------------------- */
 
-static const char *const help_commands[] = {"list", "report", "check", "calibrate"};
+static const char *const help_commands[] = {"list", "report", "check", "calibrate", "top", "analyze"};
 #define N_HELP (sizeof help_commands / sizeof help_commands[0])
 
 static void command_help_and_help_command_print_the_same_usage(void **state)
@@ -169,12 +180,178 @@ static void list_on_an_empty_dir_says_so(void **state)
     assert_text_equal("", r.out, "--json: stdout");
 }
 
-static void list_on_a_missing_dir_does_not_fail(void **state)
+/* ---- a wrong directory, a wrong pid ------------------------------------------------------------- */
+
+/* Every collector command, with the options that make it return at once. */
+static const char *const collector_cmds[][6] = {
+    {"list", NULL},
+    {"report", "--once", NULL},
+    {"report", "--once", "--json", NULL},
+    {"check", "--allow-none", NULL},
+    {"analyze", "--live", "--duration", "100ms", NULL},
+};
+#define N_COLLECTOR_CMDS (sizeof collector_cmds / sizeof collector_cmds[0])
+
+/* Runs collector command i with extra arguments appended (NULL-terminated). */
+static int run_collector_cmd(tu_run_result *r, size_t i, const char *const *extra, char *what,
+                             size_t what_len)
+{
+    const char *args[16];
+    size_t k = 0;
+    for (size_t j = 0; collector_cmds[i][j]; j++)
+        args[k++] = collector_cmds[i][j];
+    for (size_t j = 0; extra[j]; j++)
+        args[k++] = extra[j];
+    args[k] = NULL;
+    join_args(what, what_len, args);
+    return run_tk(r, NULL, args);
+}
+
+static void a_missing_dir_or_a_file_as_dir_exits_1_naming_it(void **state)
+{
+    (void)state;
+    static const struct { const char *dir, *error; } cases[] = {
+        {"/nonexistent/tk-test-cli", "No such file or directory"},
+        {"/etc/passwd", "not a directory"},
+    };
+    for (size_t c = 0; c < 2; c++) {
+        for (size_t i = 0; i < N_COLLECTOR_CMDS; i++) {
+            const char *const extra[] = {"--dir", cases[c].dir, NULL};
+            char what[256];
+            tu_run_result r;
+            int code = run_collector_cmd(&r, i, extra, what, sizeof what);
+            assert_u64_equal(1, (uint64_t)code, "`timekeeper %s`: exit status (stderr \"%s\")",
+                             what, r.err);
+            assert_contains(r.err, cases[c].dir, "`timekeeper %s`: stderr names the directory", what);
+            assert_contains(r.err, cases[c].error, "`timekeeper %s`: stderr says what is wrong", what);
+            assert_text_equal("", r.out, "`timekeeper %s`: stdout", what);
+        }
+    }
+    /* TK_DIR is checked the same way as --dir */
+    const char *bin = getenv("TK_BIN");
+    char exe[512];
+    snprintf(exe, sizeof exe, "%s/timekeeper", bin);
+    const char *const env[] = {"TK_DIR=/nonexistent/tk-test-cli-env", NULL};
+    const char *const args[] = {"list", NULL};
+    tu_run_result r;
+    tu_spawn(&(tu_spawn_options){.exe = exe, .args = args, .env_set = env, .timeout_s = 30}, &r);
+    assert_u64_equal(1, (uint64_t)WEXITSTATUS(r.status), "`TK_DIR=/nonexistent list`: exit status");
+    assert_contains(r.err, "/nonexistent/tk-test-cli-env", "`TK_DIR=/nonexistent list`: stderr");
+}
+
+static void an_unreadable_dir_exits_1_naming_it(void **state)
+{
+    (void)state;
+    if (geteuid() == 0) {
+        print_message("skipped: root reads every directory\n");
+        skip();
+    }
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/unreadable", empty_dir);
+    assert_int_equal(0, mkdir(dir, 0));
+    const char *const args[] = {"list", "--dir", dir, NULL};
+    tu_run_result r;
+    int code = run_tk(&r, NULL, args);
+    rmdir(dir);
+    assert_u64_equal(1, (uint64_t)code, "`list --dir UNREADABLE`: exit status");
+    assert_contains(r.err, "Permission denied", "`list --dir UNREADABLE`: stderr");
+}
+
+static void a_pid_without_a_segment_or_without_a_process_exits_1_saying_which(void **state)
+{
+    (void)state;
+    char self[32];
+    snprintf(self, sizeof self, "%d", (int)getpid()); /* this test: alive, not instrumented */
+    for (size_t i = 0; i < N_COLLECTOR_CMDS; i++) {
+        const char *const alive[] = {"--pid", self, NULL};
+        char what[256], want[400];
+        tu_run_result r;
+        int code = run_collector_cmd(&r, i, alive, what, sizeof what);
+        assert_u64_equal(1, (uint64_t)code, "`timekeeper %s`: exit status (stderr \"%s\")", what,
+                         r.err);
+        snprintf(want, sizeof want, "pid %s (test_cli) has no segment in %s", self, empty_dir);
+        assert_contains(r.err, want, "`timekeeper %s`: stderr", what);
+        const char *const gone[] = {"--pid", "2147483647", NULL};
+        code = run_collector_cmd(&r, i, gone, what, sizeof what);
+        assert_u64_equal(1, (uint64_t)code, "`timekeeper %s`: exit status (stderr \"%s\")", what,
+                         r.err);
+        assert_contains(r.err, "pid 2147483647: no such process", "`timekeeper %s`: stderr", what);
+    }
+}
+
+/* ---- the command line's edges ---------------------------------------------------------------------- */
+
+static void an_unknown_command_prints_one_line_and_a_hint(void **state)
 {
     (void)state;
     tu_run_result r;
-    const char *const args[] = {"list", "--dir", "/nonexistent/tk-test-cli", NULL};
-    assert_u64_equal(0, (uint64_t)run_tk(&r, NULL, args), "exit status (stderr \"%s\")", r.err);
+    const char *const args[] = {"bogus", NULL};
+    assert_u64_equal(2, (uint64_t)run_tk(&r, NULL, args), "`timekeeper bogus`: exit status");
+    assert_text_equal("timekeeper: no such command 'bogus'\n"
+                      "Try 'timekeeper --help' for the list of commands.\n",
+                      r.err, "`timekeeper bogus`: stderr");
+    assert_text_equal("", r.out, "`timekeeper bogus`: stdout");
+}
+
+static void help_help_and_the_usage_mention_help_and_version(void **state)
+{
+    (void)state;
+    tu_run_result a, b;
+    const char *const help_help[] = {"help", "help", NULL};
+    const char *const help[] = {"--help", NULL};
+    assert_u64_equal(0, (uint64_t)run_tk(&a, NULL, help_help), "`help help`: exit status (stderr "
+                     "\"%s\")", a.err);
+    assert_u64_equal(0, (uint64_t)run_tk(&b, NULL, help), "`--help`: exit status");
+    assert_text_equal(b.out, a.out, "`help help` against `--help`");
+    assert_contains(b.out, "--version", "`--help` mentions --version");
+    assert_contains(b.out, "help [<command>]", "`--help` mentions help");
+}
+
+static void durations_take_units(void **state)
+{
+    (void)state;
+    static const char *const cases[][8] = {
+        {"report", "--count", "1", "--interval", "100ms", NULL},
+        {"report", "--count", "1", "-i", "0.1", NULL},
+        {"check", "--allow-none", "--max-silence", "500ms", NULL},
+        {"check", "--allow-none", "-s", "2m", NULL},
+        {"analyze", "--live", "--duration", "50ms", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char what[256];
+        join_args(what, sizeof what, cases[i]);
+        tu_run_result r;
+        uint64_t t0 = tu_spawn_now_ns();
+        int code = run_tk(&r, NULL, cases[i]);
+        double s = (double)(tu_spawn_now_ns() - t0) / 1e9;
+        /* analyze exits 1 on no points, the others 0: what matters is that the option was taken */
+        assert_true(code != 2 || (print_error("`timekeeper %s`: refused: %s\n", what, r.err), 0));
+        assert_true(s < 10 || (print_error("`timekeeper %s` took %.1f s\n", what, s), 0));
+    }
+}
+
+static void the_same_letters_mean_the_same_options_in_every_command(void **state)
+{
+    (void)state;
+    static const char *const cases[][3] = {
+        {"list", "-j, --json"},     {"report", "-j, --json"},    {"check", "-j, --json"},
+        {"analyze", "-j, --json"},  {"calibrate", "-j, --json"}, {"report", "-c, --csv"},
+        {"analyze", "-c, --csv"},   {"list", "-p, --pid"},       {"report", "-p, --pid"},
+        {"check", "-p, --pid"},     {"analyze", "-p, --pid"},    {"top", "-p, --pid"},
+        {"list", "-d, --dir"},      {"report", "-d, --dir"},     {"check", "-d, --dir"},
+        {"analyze", "-d, --dir"},   {"top", "-d, --dir"},        {"check", "-s, --max-silence"},
+        {"top", "-s, --max-silence"}, {"report", "-i, --interval"}, {"top", "-i, --interval"},
+        {"report", "-t, --timer"},  {"top", "-t, --timer"},
+        {"clean", "-d, --dir"},     {"clean", "-p, --pid"},      {"record", "-d, --dir"},
+        {"record", "-p, --pid"},    {"record", "-i, --interval"}, {"export", "-d, --dir"},
+        {"export", "-p, --pid"},    {"diff", "-j, --json"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *const args[] = {cases[i][0], "--help", NULL};
+        tu_run_result r;
+        assert_u64_equal(0, (uint64_t)run_tk(&r, NULL, args), "`%s --help`", cases[i][0]);
+        assert_contains(r.out, cases[i][1], "`timekeeper %s --help`", cases[i][0]);
+    }
 }
 
 /* ---- a full device ------------------------------------------------------------------------------ */
@@ -243,7 +420,13 @@ int main(void)
         cmocka_unit_test(report_once_json_on_an_empty_dir_prints_nothing_and_exits_0),
         cmocka_unit_test(check_on_an_empty_dir_is_unhealthy_unless_allow_none),
         cmocka_unit_test(list_on_an_empty_dir_says_so),
-        cmocka_unit_test(list_on_a_missing_dir_does_not_fail),
+        cmocka_unit_test(a_missing_dir_or_a_file_as_dir_exits_1_naming_it),
+        cmocka_unit_test(an_unreadable_dir_exits_1_naming_it),
+        cmocka_unit_test(a_pid_without_a_segment_or_without_a_process_exits_1_saying_which),
+        cmocka_unit_test(an_unknown_command_prints_one_line_and_a_hint),
+        cmocka_unit_test(help_help_and_the_usage_mention_help_and_version),
+        cmocka_unit_test(durations_take_units),
+        cmocka_unit_test(the_same_letters_mean_the_same_options_in_every_command),
         cmocka_unit_test(output_to_a_full_device_exits_1_with_a_message),
     };
     enum { NFIXED = sizeof fixed / sizeof fixed[0] };

@@ -2,7 +2,8 @@
 # test_top_tmux.sh — drives the real `timekeeper top` in a real terminal (tmux send-keys /
 # capture-pane) while the gateway example runs, and checks what a user sees: the timers are
 # listed, m/M/e change the legend, l/b switch panes, Down moves the selection, a process started
-# later appears, a stopped one is flagged, resize, filter, help, pause and interval keys work, the
+# later appears, a stopped one is flagged, p plots p99, z cycles the y axis, < > sort, the journal
+# timer is counted with "no origin", resize, filter, help, pause and interval keys work, the
 # segments are mapped read-only, and q exits with status 0. Also: not a terminal -> exit 2.
 #
 #     tests/test_top_tmux.sh BUILD/bin
@@ -146,6 +147,25 @@ keys a M e
 wait_for '\* avg'
 wait_gone '\^ max'
 ok "m / M / e / a change the legend"
+
+# ---- p99, the y axis, COUNT and no origin, sorting -----------------------------------------------
+keys p
+wait_for '9 p99'
+wait_for 'y axis from 0'
+wait_for ' 0┤|  0[|+]' # a zero-based axis
+keys z
+wait_for 'y axis zoomed'
+keys z
+wait_for 'y axis log'
+keys z p
+wait_for 'y axis from 0'
+wait_gone '9 p99'
+wait_for 'sequencer\.journal +[0-9.]+[kM]? +[0-9.]+[kM]?/s no origin' # counted, but no latency
+keys '>'
+wait_for 'COUNT▼|COUNTv'
+keys '<'
+wait_gone 'COUNT▼|COUNTv'
+ok "p plots p99, z cycles the y axis, journal counted with no origin, < > sort"
 
 # ---- panes ---------------------------------------------------------------------------------------
 keys b

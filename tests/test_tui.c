@@ -206,6 +206,74 @@ static void test_plot_without_data_says_so(void **state)
 
 /* ---- model ------------------------------------------------------------------------------------- */
 
+/* Draws in into a w x h canvas and returns it as text (static buffer). */
+static const char *plot_text(const tui_plot_in *in, int w, int h)
+{
+    static char text[16384];
+    tui_canvas c = {0};
+    assert_int_equal(tui_canvas_resize(&c, w, h), 0);
+    tui_plot_draw(&c, 0, 0, w, h, in);
+    size_t used = 0;
+    for (int y = 0; y < h; y++) {
+        tui_canvas_row(&c, y, text + used, sizeof text - used - 1);
+        used += strlen(text + used);
+        text[used++] = '\n';
+    }
+    text[used] = '\0';
+    tui_canvas_free(&c);
+    return text;
+}
+
+/* 10 % noise around 1 µs does not fill the pane: the axis starts at 0 unless zoomed; log axes
+ * are labelled by decades. */
+static void test_y_axis_starts_at_zero_by_default(void **state)
+{
+    (void)state;
+    double v[30];
+    for (int i = 0; i < 30; i++)
+        v[i] = 1000 + (i % 3) * 50;
+    tui_plot_in in = {.series = {v}, .n = 30, .utf8 = 1};
+    const char *s = plot_text(&in, 60, 12);
+    if (!strstr(s, " 0┤"))
+        fail_msg("no 0 on the y axis:\n%s", s);
+    in.axis = TUI_AXIS_ZOOM;
+    s = plot_text(&in, 60, 12);
+    if (strstr(s, " 0┤"))
+        fail_msg("zoomed, yet 0 on the y axis:\n%s", s);
+    in.axis = TUI_AXIS_LOG;
+    s = plot_text(&in, 60, 12);
+    if (!strstr(s, "1.00µs┤") || !strstr(s, "10.0µs┤"))
+        fail_msg("log axis without its decades 1.00µs and 10.0µs:\n%s", s);
+}
+
+/* After the interval changed (5 s samples, then 1 s ones) the ticks stay evenly spaced in time and
+ * carry their true ages: -12s, -24s, -36s, ... one column per second. */
+static void test_time_axis_keeps_true_times_after_the_interval_changed(void **state)
+{
+    (void)state;
+    enum { OLD = 10, NEW = 20, N = OLD + NEW };
+    double v[N], age[N];
+    for (int i = 0; i < N; i++) {
+        v[i] = 1000;
+        age[i] = i < OLD ? NEW + 5.0 * (OLD - i) : (double)(N - 1 - i); /* 70 .. 25, 19 .. 0 */
+    }
+    tui_plot_in in = {.series = {v}, .age_s = age, .n = N, .utf8 = 1, .col_s = 1};
+    const char *s = plot_text(&in, 90, 10);
+    const char *want[] = {"-12s", "-24s", "-36s", "-48s", "-60s", "now"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(s, want[i]))
+            fail_msg("tick %s missing:\n%s", want[i], s);
+    if (strstr(s, "-45s"))
+        fail_msg("a tick labelled with the age of a sample, not its place:\n%s", s);
+    /* the 5 s samples are 5 columns apart: the sample 25 s old is 25 columns from the right */
+    tui_canvas c = {0};
+    assert_int_equal(tui_canvas_resize(&c, 90, 10), 0);
+    tui_plot_draw(&c, 0, 0, 90, 10, &in);
+    assert_true(find_in_column(&c, 89 - 25, '*') >= 0);
+    assert_true(find_in_column(&c, 89 - 22, '*') < 0);
+    tui_canvas_free(&c);
+}
+
 static void test_model_keeps_one_sample_per_interval(void **state)
 {
     (void)state;
@@ -479,13 +547,99 @@ static void test_pane_keys_switch_latency_and_processing(void **state)
     const char *s = screen(f, 80, 24);
     expect_on_screen(s, "PROCESSING TIME of gw.ingest");
     expect_off_screen(s, "LATENCY of");
-    expect_on_screen(s, "TIMER  processing");
+    expect_on_screen(s, "TIMER 1/7, processing:");
     tui_view_key(&f->v, &f->m, 'l');
     expect_on_screen(screen(f, 80, 24), "LATENCY of gw.ingest");
     /* a tall terminal shows both panes, the focused one marked */
     s = screen(f, 100, 60);
     expect_on_screen(s, "▶ LATENCY of");
     expect_on_screen(s, "  PROCESSING TIME of");
+}
+
+/* COUNT is every record since top started, the same in either pane; a timer without origin says
+ * "no origin" in the latency columns instead of zeros. */
+static void test_count_is_pane_independent_and_no_origin_is_said(void **state)
+{
+    fixture *f = *state;
+    char a[256], b[256];
+    const char *s = screen(f, 100, 40);
+    line_with(s, "wk.compress", a, sizeof a);
+    expect_on_screen(a, "3000"); /* 60 frames of 50 records */
+    expect_on_screen(a, "no origin");
+    expect_off_screen(a, "µs");
+    line_with(s, "gw.ingest", a, sizeof a);
+    tui_view_key(&f->v, &f->m, 'b');
+    s = screen(f, 100, 40);
+    line_with(s, "wk.compress", b, sizeof b);
+    expect_on_screen(b, "3000");
+    expect_off_screen(b, "no origin");
+    line_with(s, "gw.ingest", b, sizeof b);
+    /* COUNT and RATE (the first columns after the name) do not change with the pane */
+    assert_true(strncmp(a, b, 40) == 0 || (print_error("latency \"%s\"\nprocessing \"%s\"\n", a, b), 0));
+}
+
+/* What the rings held before top started is not counted in COUNT (it is in count_total). */
+static void test_count_excludes_the_attach_time_backlog(void **state)
+{
+    (void)state;
+    tui_model m;
+    assert_int_equal(tui_model_init(&m, 8, 5 * S, 60 * S), 0);
+    fake_proc p;
+    fake_proc_init(&p, 42, "gw");
+    timer_stats *t = fake_timer(&p, "gw.stage");
+    const process_info *procs[] = {&p.info};
+    uint64_t now = 100 * S;
+    fake_record(&p, t, KIND_PROCESSING, 1000, 1, 5000, now); /* the backlog, drained at start */
+    fake_rollover(&p);                                       /* ... into the totals */
+    fake_record(&p, t, KIND_PROCESSING, 1000, 1, 100, now + S);
+    assert_int_equal(tui_model_add_frame(&m, procs, 1, now + S, S), 0);
+    fake_rollover(&p);
+    fake_record(&p, t, KIND_PROCESSING, 1000, 1, 100, now + 2 * S);
+    assert_int_equal(tui_model_add_frame(&m, procs, 1, now + 2 * S, S), 0);
+    tui_timer *mt = m.procs[0]->timers[0];
+    assert_int_equal(mt->count_seen, 200);
+    assert_int_equal(mt->count_total[KIND_PROCESSING], 5200);
+    assert_int_equal(mt->has_origin, 0);
+    fake_proc_free(&p);
+    tui_model_free(&m);
+}
+
+static void test_p99_is_a_series_and_z_changes_the_axis(void **state)
+{
+    fixture *f = *state;
+    const char *s = screen(f, 100, 40);
+    expect_off_screen(s, "9 p99");
+    expect_on_screen(s, "y axis from 0");
+    tui_view_key(&f->v, &f->m, 'p');
+    s = screen(f, 100, 40);
+    expect_on_screen(s, "9 p99");
+    tui_view_key(&f->v, &f->m, 'z');
+    expect_on_screen(screen(f, 100, 40), "y axis zoomed");
+    tui_view_key(&f->v, &f->m, 'z');
+    expect_on_screen(screen(f, 100, 40), "y axis log");
+    tui_view_key(&f->v, &f->m, 'z');
+    expect_on_screen(screen(f, 100, 40), "y axis from 0");
+}
+
+/* '>' and '<' step the sort column, 'I' reverses it; timers stay under their process. */
+static void test_sort_keys_order_the_list_by_a_column(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < 3; i++) /* COUNT, RATE, AVG */
+        tui_view_key(&f->v, &f->m, '>');
+    assert_int_equal(f->v.sort, TUI_SORT_AVG);
+    expect_str("largest avg first", "gw.sequencer", f->v.rows[1].timer->name);
+    expect_str("the worker's rows follow its process", "worker", f->v.rows[5].proc->name);
+    assert_null(f->v.rows[5].timer);
+    expect_on_screen(screen(f, 100, 40), "AVG▼");
+    tui_view_key(&f->v, &f->m, 'I');
+    expect_str("reversed", "gw.ingest", f->v.rows[1].timer->name);
+    expect_on_screen(screen(f, 100, 40), "AVG▲");
+    for (int i = 0; i < 3; i++)
+        tui_view_key(&f->v, &f->m, '<');
+    assert_int_equal(f->v.sort, TUI_SORT_NAME);
+    tui_view_key(&f->v, &f->m, 'I');
+    expect_str("by name", "gw.ingest", f->v.rows[1].timer->name);
 }
 
 static void test_arrows_pages_home_end_select_timers(void **state)
@@ -633,6 +787,15 @@ int main(void)
                                         fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_arrows_pages_home_end_select_timers, fixture_setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_count_is_pane_independent_and_no_origin_is_said,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test(test_count_excludes_the_attach_time_backlog),
+        cmocka_unit_test_setup_teardown(test_p99_is_a_series_and_z_changes_the_axis, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sort_keys_order_the_list_by_a_column, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test(test_y_axis_starts_at_zero_by_default),
+        cmocka_unit_test(test_time_axis_keeps_true_times_after_the_interval_changed),
         cmocka_unit_test_setup_teardown(test_filter_hides_other_timers, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_help_pause_interval_and_quit, fixture_setup,

@@ -2,10 +2,11 @@
  * records spans with processing time and latency since an origin, spread over N named timers at a
  * steady total rate, until --duration passes or SIGTERM/SIGINT arrives (then it exits normally).
  *
- *     top_producer [--timers N] [--rate R] [--duration S]
+ *     top_producer [--timers N] [--rate R] [--duration S] [--prefix P]
  *
  * With N <= 4 the timers are named like stages of a pipeline (top.decode, top.match, top.publish,
- * and top.journal, which records no origin, hence no latency); otherwise top.t000 .. top.tNNN. */
+ * and top.journal, which records no origin, hence no latency); otherwise top.t000 .. top.tNNN.
+ * --prefix P puts P before every name instead of "top." (long names for the report's table). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@ static void spin(unsigned n)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: top_producer [--timers N] [--rate R] [--duration S]\n");
+    fprintf(stderr, "usage: top_producer [--timers N] [--rate R] [--duration S] [--prefix P]\n");
     return 2;
 }
 
@@ -46,6 +47,7 @@ int main(int argc, char **argv)
 {
     long ntimers = 4, rate = 20000;
     double duration = 60;
+    const char *prefix = "top.";
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc)
             return usage();
@@ -55,6 +57,8 @@ int main(int argc, char **argv)
             rate = strtol(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--duration"))
             duration = strtod(argv[++i], NULL);
+        else if (!strcmp(argv[i], "--prefix"))
+            prefix = argv[++i];
         else
             return usage();
     }
@@ -67,16 +71,16 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
-    static const char *const stages[] = {"top.decode", "top.match", "top.publish", "top.journal"};
+    static const char *const stages[] = {"decode", "match", "publish", "journal"};
     tk_timer_t **timers = calloc((size_t)ntimers, sizeof *timers);
     if (!timers)
         return 1;
     for (long i = 0; i < ntimers; i++) {
-        char name[32];
+        char name[128];
         if (ntimers <= 4)
-            snprintf(name, sizeof name, "%s", stages[i]);
+            snprintf(name, sizeof name, "%s%s", prefix, stages[i]);
         else
-            snprintf(name, sizeof name, "top.t%03ld", i);
+            snprintf(name, sizeof name, "%st%03ld", prefix, i);
         timers[i] = tk_timer(name);
     }
     tk_thread_name("producer");

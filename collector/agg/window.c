@@ -2,11 +2,11 @@
  * a total window; losses per timer and reason. A consumer of the core's event stream. */
 #include "agg/window.h"
 
-#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "format/segment.h"
+#include "util/match.h"
 
 struct tka_timer {
     char name[56];
@@ -148,7 +148,7 @@ static void on_names(void *ctx, const tkc_proc *cp, uint32_t first, uint32_t end
         if (tkc_proc_name_kind(cp, id) != TKS_NAME_TIMER)
             continue;
         const char *name = tkc_proc_name(cp, id);
-        if (a->glob && fnmatch(a->glob, name, 0) != 0)
+        if (a->glob && !tk_name_match(a->glob, name))
             continue;
         if ((p->by_id[id] = timer_new(name, id)) != NULL)
             added = 1;

@@ -570,7 +570,8 @@ static void breakdown_record(analyze *a, breakdown *b, const spec_total *T, cons
     record(a, b->total, d);
     for (int k = 0; k < T->ncomp; k++) {
         int seen = (int)(x->comp_seen >> k & 1);
-        record(a, b->part[k], seen ? x->comp[k] : 0);
+        if (seen) /* statistics over the sequences that went through it: no zeros for the others */
+            record(a, b->part[k], x->comp[k]);
         b->seen[k] += (uint64_t)seen;
     }
     if (T->ncomp) {

@@ -17,12 +17,14 @@
 typedef struct spec_interval {
     char name[ANALYZE_MAX_NAME];
     char start[ANALYZE_MAX_GLOB], end[ANALYZE_MAX_GLOB];
+    char note[ANALYZE_MAX_GLOB]; /* the comment at the end of its line: what it means */
 } spec_interval;
 
 typedef struct spec_total {
     char name[ANALYZE_MAX_NAME];
     char start[ANALYZE_MAX_GLOB], end[ANALYZE_MAX_GLOB];
     char remainder[ANALYZE_MAX_NAME];
+    char remainder_note[ANALYZE_MAX_GLOB]; /* the comment at the end of its remainder line */
     int ncomp;
     uint8_t comp[ANALYZE_MAX_INTERVALS]; /* interval indices */
     int path0, npaths;                   /* its paths: spec->path[path0 .. path0 + npaths) */
@@ -55,8 +57,8 @@ typedef struct label_info {
     uint64_t ends; /* paths whose `ends` glob it matches */
 } label_info;
 
-/* Statistics of one total on one path: the total, each component (per-sequence sum, 0 where it did
- * not occur) and the remainder (last part). */
+/* Statistics of one total on one path: the total, each component (per-sequence sum, over the
+ * sequences where it occurred: seen[k] of them) and the remainder (last part). */
 typedef struct breakdown {
     hist *total;
     hist *part[ANALYZE_MAX_INTERVALS + 1];

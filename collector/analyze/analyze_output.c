@@ -7,33 +7,15 @@
 #include <string.h>
 
 /* ---- formatting helpers ------------------------------------------------------------------------- */
-/* A duration with 3 significant digits and an adaptive unit: "412 ns", "5.00 us", "12.3 ms". */
-static const char *dur(double ns, char *buf, size_t size)
-{
-    static const char *const units[] = {"ns", "us", "ms", "s"};
-    double v = ns < 0 ? -ns : ns;
-    const char *sign = ns < 0 ? "-" : "";
-    int u = 0;
-    while (u < 3 && v >= 999.5) {
-        v /= 1000;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, size, "%s%.0f ns", sign, v);
-    else if (v < 9.995)
-        snprintf(buf, size, "%s%.2f %s", sign, v, units[u]);
-    else if (v < 99.95)
-        snprintf(buf, size, "%s%.1f %s", sign, v, units[u]);
-    else
-        snprintf(buf, size, "%s%.0f %s", sign, v, units[u]);
-    return buf;
-}
+/* A duration with 3 significant digits and an adaptive unit, the one style of every command
+ * (util/fmt.h): "412ns", "5.00µs" (us outside a UTF-8 locale), "12.3ms". */
+static const char *dur(double ns, char *buf, size_t size) { return tk_fmt_ns(buf, size, ns); }
 
-/* A duration exact to the ns, in an adaptive unit, trailing zeros trimmed: "400 ns", "5.7 us",
- * "5.0007 ms". For timelines, where every ns may matter. */
+/* A duration exact to the ns, in an adaptive unit, trailing zeros trimmed: "400ns", "5.7µs",
+ * "5.0007ms". For timelines, where every ns may matter. */
 static const char *dur_exact(int64_t ns, char *buf, size_t size)
 {
-    static const char *const units[] = {"ns", "us", "ms", "s"};
+    const char *const units[] = {"ns", tk_fmt_unicode() ? "µs" : "us", "ms", "s"};
     uint64_t v = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns, scale = 1;
     int u = 0;
     while (u < 3 && v >= scale * 1000) {
@@ -50,7 +32,7 @@ static const char *dur_exact(int64_t ns, char *buf, size_t size)
         if (n == 1)
             frac[0] = '\0';
     }
-    snprintf(buf, size, "%s%llu%s %s", ns < 0 ? "-" : "", (unsigned long long)(v / scale), frac,
+    snprintf(buf, size, "%s%llu%s%s", ns < 0 ? "-" : "", (unsigned long long)(v / scale), frac,
              units[u]);
     return buf;
 }
@@ -174,9 +156,12 @@ static void table_row(FILE *out, int w, const char *indent, const char *name, ui
         fprintf(out, "%s%-*s " COLS "\n", indent, iw, name, n, "-", "-", "-", "-", "-");
         return;
     }
-    fprintf(out, "%s%-*s " COLS, indent, iw, name, n, dur(h->avg, b[0], 16),
-            dur((double)h->p50, b[1], 16), dur((double)h->p90, b[2], 16),
-            dur((double)h->p99, b[3], 16), dur((double)h->max, b[4], 16));
+    fprintf(out, "%s%-*s %9s", indent, iw, name, n);
+    const char *cols[5] = {dur(h->avg, b[0], 16), dur((double)h->p50, b[1], 16),
+                           dur((double)h->p90, b[2], 16), dur((double)h->p99, b[3], 16),
+                           dur((double)h->max, b[4], 16)};
+    for (int i = 0; i < 5; i++)
+        tk_fput_col(out, cols[i], 9); /* by characters: µs keeps the columns aligned */
     if (share >= 0)
         fprintf(out, "  %5.1f%%", share);
     fputc('\n', out);
@@ -217,10 +202,13 @@ static void table_fields(const analyze *a, FILE *out)
         hist_summary h;
         char b[6][16];
         hist_summarize(a->fields[i].h, &h);
-        fprintf(out, "  %-*s %9" PRIu64 " %9s %9s %9s %9s %9s %9s\n", w - 2, a->fields[i].name,
-                h.count, dur(h.avg, b[0], 16), dur((double)h.p50, b[1], 16),
-                dur((double)h.p90, b[2], 16), dur((double)h.p99, b[3], 16),
-                dur((double)h.max, b[4], 16), dur((double)a->fields[i].sum, b[5], 16));
+        fprintf(out, "  %-*s %9" PRIu64, w - 2, a->fields[i].name, h.count);
+        const char *cols[6] = {dur(h.avg, b[0], 16), dur((double)h.p50, b[1], 16),
+                               dur((double)h.p90, b[2], 16), dur((double)h.p99, b[3], 16),
+                               dur((double)h.max, b[4], 16), dur((double)a->fields[i].sum, b[5], 16)};
+        for (int k = 0; k < 6; k++)
+            tk_fput_col(out, cols[k], 9);
+        fputc('\n', out);
     }
     fputc('\n', out);
 }
@@ -239,8 +227,70 @@ static void table_breakdown(const analyze *a, FILE *out, int w, const spec_total
         hist_summary h;
         hist_summarize(b->part[k], &h);
         const char *name = k < T->ncomp ? a->spec->iv[T->comp[k]].name : T->remainder;
-        table_row(out, w, "    ", name, b->seen[k], &h, tot.avg > 0 ? 100.0 * h.avg / tot.avg : 0);
+        /* share of the time of the whole path: the part's sum over the total's sum */
+        double tsum = tot.avg * (double)tot.count;
+        table_row(out, w, "    ", name, b->seen[k], &h, tsum > 0 ? 100.0 * h.avg * (double)h.count / tsum : 0);
     }
+}
+
+/* The part of b that takes the most of its path's time: its index (-1: none) and share (%). */
+static int largest_part(const spec_total *T, const breakdown *b, double *share)
+{
+    hist_summary tot;
+    hist_summarize(b->total, &tot);
+    double tsum = tot.avg * (double)tot.count, best = 0;
+    int k_best = -1;
+    for (int k = 0; T->ncomp && k <= T->ncomp && tsum > 0; k++) {
+        hist_summary h;
+        hist_summarize(b->part[k], &h);
+        double sum = h.avg * (double)h.count;
+        if (sum > best) {
+            best = sum;
+            k_best = k;
+        }
+    }
+    *share = tsum > 0 ? 100.0 * best / tsum : 0;
+    return k_best;
+}
+
+/* "slow path: 92.5% select_wait; fast path: 52.4% python_overhead": where each path's time goes. */
+static void table_headline(const analyze *a, FILE *out, const spec_total *T, int t)
+{
+    const analyze_spec *sp = a->spec;
+    int shown = 0;
+    for (int k = T->npaths ? 1 : 0; k <= T->npaths; k++) {
+        double share;
+        int p = largest_part(T, &a->bd[t][k], &share);
+        if (p < 0)
+            continue;
+        fprintf(out, "%s%s%s: %.1f%% %s", shown++ ? "; " : "  ", k ? sp->path[T->path0 + k - 1].name : "all",
+                k ? " path" : "", share, p < T->ncomp ? sp->iv[T->comp[p]].name : T->remainder);
+    }
+    if (shown)
+        fputc('\n', out);
+}
+
+/* What each part of a total measures, from the spec: its labels and the comment of its line. */
+static void table_legend(const analyze *a, FILE *out, int w, const spec_total *T)
+{
+    if (!T->ncomp)
+        return;
+    const analyze_spec *sp = a->spec;
+    fprintf(out, "  parts: count = sequences that went through the part, avg .. max over those,\n"
+                 "  share = its part of the path's whole time\n");
+    for (int k = 0; k < T->ncomp; k++) {
+        const spec_interval *iv = &sp->iv[T->comp[k]];
+        if (iv->note[0])
+            fprintf(out, "    %-*s %s (%s -> %s)\n", w - 4, iv->name, iv->note, iv->start, iv->end);
+        else
+            fprintf(out, "    %-*s %s -> %s\n", w - 4, iv->name, iv->start, iv->end);
+    }
+    if (T->remainder_note[0])
+        fprintf(out, "    %-*s %s (the rest of %s: in none of the parts above)\n", w - 4,
+                T->remainder, T->remainder_note, T->name);
+    else
+        fprintf(out, "    %-*s the rest of %s: its time in none of the parts above\n", w - 4,
+                T->remainder, T->name);
 }
 
 static void table_stats(const analyze *a, FILE *out)
@@ -268,12 +318,15 @@ static void table_stats(const analyze *a, FILE *out)
             for (int k = 0; k < T->npaths; k++)
                 w = name_width(w, sp->path[T->path0 + k].name, 2);
             fprintf(out, "total %s: %s -> %s\n", T->name, T->start, T->end);
+            table_headline(a, out, T, t);
             table_head(out, w, "  path / part", 1);
             table_breakdown(a, out, w, T, &a->bd[t][0], "all");
             for (int k = 0; k < T->npaths; k++)
                 table_breakdown(a, out, w, T, &a->bd[t][k + 1], sp->path[T->path0 + k].name);
             if (hist_count(a->bd[t][T->npaths + 1].total) && T->npaths)
                 table_breakdown(a, out, w, T, &a->bd[t][T->npaths + 1], "other");
+            if (hist_count(a->bd[t][0].total))
+                table_legend(a, out, w, T);
             fputc('\n', out);
         }
     } else {

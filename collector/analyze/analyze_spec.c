@@ -289,6 +289,22 @@ static int parse_path(parser *ps, const token *t, int n)
     return 0;
 }
 
+/* The comment at the end of a line (after '#', blanks trimmed) into note (ANALYZE_MAX_GLOB). */
+static void take_note(const char *p, const char *end, char *note)
+{
+    const char *h = memchr(p, '#', (size_t)(end - p));
+    note[0] = '\0';
+    if (!h)
+        return;
+    for (h++; h < end && (*h == ' ' || *h == '\t'); h++)
+        ;
+    while (end > h && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        end--;
+    size_t n = (size_t)(end - h) < ANALYZE_MAX_GLOB - 1 ? (size_t)(end - h) : ANALYZE_MAX_GLOB - 1;
+    memcpy(note, h, n);
+    note[n] = '\0';
+}
+
 static int parse_line(parser *ps, const char *p, const char *end)
 {
     token t[MAX_TOKENS];
@@ -299,14 +315,22 @@ static int parse_line(parser *ps, const char *p, const char *end)
         return perr(ps, "too many words on one line");
     if (n == 0)
         return 0;
-    if (is(&t[0], "interval"))
-        return parse_interval(ps, t, n);
+    if (is(&t[0], "interval")) {
+        int r = parse_interval(ps, t, n);
+        if (r == 0)
+            take_note(p, end, ps->s->iv[ps->s->niv - 1].note);
+        return r;
+    }
     if (is(&t[0], "total"))
         return parse_total(ps, t, n);
     if (is(&t[0], "components"))
         return parse_components(ps, t, n);
-    if (is(&t[0], "remainder"))
-        return parse_remainder(ps, t, n);
+    if (is(&t[0], "remainder")) {
+        int r = parse_remainder(ps, t, n);
+        if (r == 0 && ps->s->ntot)
+            take_note(p, end, ps->s->tot[ps->s->ntot - 1].remainder_note);
+        return r;
+    }
     if (is(&t[0], "path"))
         return parse_path(ps, t, n);
     return perr(ps, "unknown keyword '%.*s' (interval, total, components, remainder, path)",

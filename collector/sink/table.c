@@ -8,9 +8,27 @@
 #include "sink/window-rows.h"
 #include "util/fmt.h"
 
+/* The table of one window: its stream and the width of the timer column, the longest name's (24
+ * at least), so that names are never cut. */
+typedef struct table_ctx {
+    FILE *f;
+    int name_w;
+} table_ctx;
+
+
+static int table_measure(void *ctx, const tk_row *r)
+{
+    table_ctx *t = ctx;
+    int w = tk_fmt_columns(tka_timer_name(r->timer));
+    if (w > t->name_w)
+        t->name_w = w;
+    return 0;
+}
+
 static int table_proc(void *ctx, const tka_proc *p)
 {
-    FILE *f = ctx;
+    table_ctx *t = ctx;
+    FILE *f = t->f;
     const tkc_proc *c = tka_proc_core(p);
     fprintf(f, "pid %d %s (%s, %u thread%s", c->pid, c->name, tk_proc_state_name(c),
             c->rings_used, c->rings_used == 1 ? "" : "s");
@@ -27,7 +45,7 @@ static int table_proc(void *ctx, const tka_proc *p)
         fprintf(f, ", %llu unknown and %llu corrupt records skipped",
                 (unsigned long long)c->unknown_records, (unsigned long long)c->corrupt_records);
     fprintf(f, ")\n");
-    fprintf(f, "  %-24s %-10s %10s %8s %8s %8s %8s %8s %8s %8s %8s %8s %11s\n", "timer", "kind",
+    fprintf(f, "  %-*s %-10s %10s %8s %8s %8s %8s %8s %8s %8s %8s %8s %11s\n", t->name_w, "timer", "kind",
             "count", "rate/s", "min", "avg", "p50", "p90", "p99", "p99.9", "max", "lost",
             "overwritten");
     return 0;
@@ -35,20 +53,28 @@ static int table_proc(void *ctx, const tka_proc *p)
 
 static int table_row(void *ctx, const tk_row *r)
 {
-    FILE *f = ctx;
+    const table_ctx *t = ctx;
+    FILE *f = t->f;
     const hist_summary *s = &r->s;
     char b[9][24];
-    fprintf(f, "  %-24.24s %-10s %10llu %8s %8s %8s %8s %8s %8s %8s %8s %8llu %11llu\n",
-            tka_timer_name(r->timer), tk_kind_names[r->kind], (unsigned long long)s->count,
-            tk_fmt_rate(b[0], sizeof b[0], r->rate),
-            s->count ? tk_fmt_ns(b[1], sizeof b[1], (double)s->min) : "-",
-            s->count ? tk_fmt_ns(b[2], sizeof b[2], s->avg) : "-",
-            s->count ? tk_fmt_ns(b[3], sizeof b[3], (double)s->p50) : "-",
-            s->count ? tk_fmt_ns(b[4], sizeof b[4], (double)s->p90) : "-",
-            s->count ? tk_fmt_ns(b[5], sizeof b[5], (double)s->p99) : "-",
-            s->count ? tk_fmt_ns(b[6], sizeof b[6], (double)s->p999) : "-",
-            s->count ? tk_fmt_ns(b[7], sizeof b[7], (double)s->max) : "-",
-            (unsigned long long)r->lost, (unsigned long long)r->overwritten);
+    const char *name = tka_timer_name(r->timer);
+    /* padded by columns, not bytes, so a UTF-8 name keeps the table aligned */
+    int pad = t->name_w - tk_fmt_columns(name);
+    fprintf(f, "  %s%*s %-10s %10llu", name, pad > 0 ? pad : 0, "", tk_kind_names[r->kind],
+            (unsigned long long)s->count);
+    const char *cols[9] = {
+        tk_fmt_rate(b[0], sizeof b[0], r->rate),
+        s->count ? tk_fmt_ns(b[1], sizeof b[1], (double)s->min) : "-",
+        s->count ? tk_fmt_ns(b[2], sizeof b[2], s->avg) : "-",
+        s->count ? tk_fmt_ns(b[3], sizeof b[3], (double)s->p50) : "-",
+        s->count ? tk_fmt_ns(b[4], sizeof b[4], (double)s->p90) : "-",
+        s->count ? tk_fmt_ns(b[5], sizeof b[5], (double)s->p99) : "-",
+        s->count ? tk_fmt_ns(b[6], sizeof b[6], (double)s->p999) : "-",
+        s->count ? tk_fmt_ns(b[7], sizeof b[7], (double)s->max) : "-",
+    };
+    for (int i = 0; i < 8; i++)
+        tk_fput_col(f, cols[i], 8); /* aligned by characters: µs is one column wider in bytes */
+    fprintf(f, " %8llu %11llu\n", (unsigned long long)r->lost, (unsigned long long)r->overwritten);
     return 0;
 }
 
@@ -63,7 +89,9 @@ static int table_window(tk_sink *s, const tk_window_view *v)
     if (v->overhead_ns)
         fprintf(f, "(processing times exclude %s of clock-read cost)\n",
                 tk_fmt_ns(b, sizeof b, (double)v->overhead_ns));
-    tk_window_rows(v, table_proc, table_row, f);
+    table_ctx t = {f, 24};
+    tk_window_rows(v, NULL, table_measure, &t);
+    tk_window_rows(v, table_proc, table_row, &t);
     return ferror(f) ? -EIO : 0;
 }
 

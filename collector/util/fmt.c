@@ -21,9 +21,18 @@ void tk_fmt_set_unicode(int force)
 
 int tk_fmt_unicode(void) { return unicode; }
 
-const char *tk_fmt_ns(char *buf, size_t len, double ns)
+const char *tk_fmt_ns(char *buf, size_t len, double ns) { return tk_fmt_ns_u(buf, len, ns, unicode); }
+
+const char *tk_fmt_ns_u(char *buf, size_t len, double ns, int micro_sign)
 {
-    const char *const units[] = {"ns", unicode ? "µs" : "us", "ms", "s"};
+    const char *const units[] = {"ns", micro_sign ? "µs" : "us", "ms", "s"};
+    if (ns < 0) {
+        if (len > 1) {
+            buf[0] = '-';
+            tk_fmt_ns_u(buf + 1, len - 1, -ns, micro_sign);
+        }
+        return buf;
+    }
     int u = 0;
     while (u < 3 && ns >= 999.5) {
         ns /= 1000.0;
@@ -62,6 +71,21 @@ const char *tk_fmt_count(char *buf, size_t len, uint64_t n)
     else
         snprintf(buf, len, "%.1fG", (double)n / 1e9);
     return buf;
+}
+
+int tk_fmt_columns(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+int tk_fput_col(FILE *f, const char *s, int width)
+{
+    int pad = width - tk_fmt_columns(s);
+    fprintf(f, " %*s", pad > 0 ? pad : 0, "");
+    return fputs(s, f) == EOF ? -1 : 0;
 }
 
 int tk_parse_duration(const char *s, double *seconds)

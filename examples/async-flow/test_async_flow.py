@@ -111,7 +111,11 @@ def test_components_and_remainder_add_up_to_every_total_on_every_path(run):
             assert abs(parts - whole) <= 0.05 * (len(p["parts"]) + 1) * p["count"] + 1, \
                 (t["name"], p["name"], parts, whole)
             for part in p["parts"]:
-                assert part["count"] == p["count"], (t["name"], p["name"], part)
+                # a part's statistics cover the sequences that went through it (no zeros for
+                # the others): the remainder is in every one, a component in some
+                assert part["count"] == part["seen"] <= p["count"], (t["name"], p["name"], part)
+                if part["kind"] == "remainder":
+                    assert part["count"] == p["count"], (t["name"], p["name"], part)
 
 
 def test_analyze_agrees_with_the_raw_timing_lines(run):
