@@ -2,7 +2,8 @@
 # test_pipeline.sh — the collector's schedule, measured against real programs:
 #  1. a collector already running when a program starts loses none of its first records
 #     (one thread at 1 M records/s from its first record, default ring, report --interval 0.2);
-#  2. analyze --live, on the same driver as report, loses no point at 5 M points/s for 5 s.
+#  2. analyze --live, on the same driver as report, loses no point at 1 M points/s for 5 s with
+#     the default ring (the cadence matters: 50 ms would lap it).
 # Usage: test_pipeline.sh BIN_DIR
 set -eu
 BIN=$1
@@ -35,13 +36,15 @@ assert tot[0]["count"] == 1000000 and tot[0]["lost"] == 0, ("count", tot[0]["cou
 print("start-up: 1000000 of 1000000 delivered, 0 lost")
 PYEOF
 
-# 2. analyze --live at 5 M points/s for 5 s (a ring of 4 M records holds 400 ms of it: the
-#    10 ms cadence keeps up; the old 50 ms one of analyze did not with the default ring)
+# 2. analyze --live at 1 M points/s for 5 s with the default ring (65536 records: 32768 points,
+#    33 ms of this stream). On the driver's 10 ms cadence, as report, nothing is lost; the 50 ms
+#    cadence analyze had before lapped the ring every drain. (5 M points/s with a larger ring is a
+#    benchmark line of bench_pipeline.sh: a test asserts no rate a loaded machine can't keep.)
 "$BIN/timekeeper" analyze --live --json > "$TK_DIR/live.json" &
 COL=$!
 sleep 0.5
-out=$(TK_RING_SIZE=4194304 "$BIN/tk_burst" points 25000000 5000000)
-[ "$out" = "recorded 25000000" ] || fail "the point producer said '$out'"
+out=$("$BIN/tk_burst" points 5000000 1000000)
+[ "$out" = "recorded 5000000" ] || fail "the point producer said '$out'"
 sleep 0.5
 kill -INT "$COL"; wait "$COL" || fail "analyze --live exited with $?"
 COL=""
@@ -49,7 +52,7 @@ $PY - "$TK_DIR/live.json" <<'PYEOF' || fail "analyze --live lost points"
 import json, sys
 doc = json.load(open(sys.argv[1]))
 n = doc["summary"]["points"]
-assert n == 25000000, ("points", n, "of", 25000000)
-print("analyze --live: 25000000 of 25000000 points")
+assert n == 5000000, ("points", n, "of", 5000000)
+print("analyze --live: 5000000 of 5000000 points")
 PYEOF
 echo "pipeline: 2 passed, 0 failed"
