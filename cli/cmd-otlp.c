@@ -12,16 +12,16 @@
 #include "core/driver.h"
 #include "otlp-options.h"
 
-enum { OPT_LIVE = 256, OPT_INTERVAL, OPT_DURATION, OPT_DIR, OPT_TIMER };
+enum { OPT_LIVE = 256, OPT_DURATION };
 
 static const cli_option options[] = {
     CLI_OTLP_OPTIONS,
     {"live", OPT_LIVE, NULL, "keep exporting every interval until interrupted or --duration"},
-    {"interval", OPT_INTERVAL, "D", "with --live: export period (default 10s)"},
+    {"interval", 'i', "D", "with --live: export period (default 10s)"},
     {"duration", OPT_DURATION, "D", "read the rings for D before the one push; with --live: stop after D"},
     {"pid", 'p', "PID", "only this process"},
-    {"timer", OPT_TIMER, "GLOB", "only timers matching this fnmatch(3) pattern"},
-    {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    {"timer", 't', "GLOB", "only timers matching this fnmatch(3) pattern"},
+    {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     {"json", 'j', NULL, "print the delivery counters as JSON"},
     {0},
 };
@@ -29,9 +29,10 @@ static const cli_option options[] = {
 static int cmd_export(int argc, char **argv);
 const cli_command cmd_export_otlp_def = {
     "export", cmd_export, "push timings to an OpenTelemetry Collector (OTLP/HTTP)",
-    "--otlp URL [--live [--interval D]] [--duration D] [--otlp-encoding protobuf|json] "
-    "[--otlp-temporality delta|cumulative] [--otlp-spans [--sample P] [--span-rate N]] "
-    "[--service NAME] [--pid P]",
+    "--otlp URL [--live [-i|--interval D]] [--duration D] [--otlp-encoding protobuf|json]\n"
+    "       [--otlp-temporality delta|cumulative] [--otlp-headers K=V,...] [--otlp-queue N]\n"
+    "       [--otlp-timeout D] [--otlp-max-buckets N] [--otlp-spans [--sample P] [--span-rate N]]\n"
+    "       [--service NAME] [-p|--pid P] [-t|--timer GLOB] [-d|--dir DIR] [-j|--json]",
     "Reads the rings of the instrumented processes and sends every timer's processing time and\n"
     "latency as OTLP exponential histograms (timekeeper.timer.processing and .latency, unit ns,\n"
     "attribute timer) and its lost records as a sum (timekeeper.timer.lost), one resource per\n"
@@ -46,6 +47,16 @@ const cli_command cmd_export_otlp_def = {
     "(one origin) share a trace.",
     options,
 };
+
+/* 1 when --help or -h is among the options: `export --otlp --help` asks for this mode's help, and
+ * getopt alone would take that --help for the URL of --otlp. */
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return 1;
+    return 0;
+}
 
 typedef struct export_opts {
     cli_otlp_opts otlp;
@@ -63,14 +74,14 @@ static int on_option(void *ctx, int key, const char *arg)
         return r;
     switch (key) {
     case OPT_LIVE: o->live = 1; return 0;
-    case OPT_DIR: o->dir = arg; return 0;
-    case OPT_TIMER: o->timer = arg; return 0;
+    case 'd': o->dir = arg; return 0;
+    case 't': o->timer = arg; return 0;
     case 'j': o->json = 1; return 0;
     case 'p': return cli_option_pid(cmd, arg, &o->pid);
-    case OPT_INTERVAL:
+    case 'i':
     case OPT_DURATION: {
-        double *d = key == OPT_INTERVAL ? &o->interval_s : &o->duration_s;
-        if (cli_parse_seconds(arg, key == OPT_INTERVAL ? 0.01 : 0, 1e9, d) < 0)
+        double *d = key == 'i' ? &o->interval_s : &o->duration_s;
+        if (cli_parse_seconds(arg, key == 'i' ? 0.01 : 0, 1e9, d) < 0)
             return cli_usage_error(cmd, "bad duration '%s' (e.g. 500ms, 10s, 2m)", arg);
         return 0;
     }
@@ -84,6 +95,10 @@ static int cmd_export(int argc, char **argv)
 {
     export_opts o = {.interval_s = 10};
     int status;
+    if (wants_help(argc, argv)) {
+        cli_help(&cmd_export_otlp_def, stdout);
+        return cli_finish("export", CLI_OK);
+    }
     int first = cli_parse(&cmd_export_otlp_def, argc, argv, on_option, &o, &status);
     if (first < 0)
         return status;
@@ -150,6 +165,10 @@ static int cmd_export(int argc, char **argv)
 {
     export_opts o = {0};
     int status;
+    if (wants_help(argc, argv)) {
+        cli_help(&cmd_export_otlp_def, stdout);
+        return cli_finish("export", CLI_OK);
+    }
     if (cli_parse(&cmd_export_otlp_def, argc, argv, on_option, &o, &status) < 0)
         return status;
     return cli_error("export", "this build has no OTLP export (libcurl was not found at build time)");

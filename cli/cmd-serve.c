@@ -21,7 +21,7 @@
 #endif
 #endif
 
-enum { OPT_DIR = 256, OPT_ALLOW_NONE, OPT_TOP_K, OPT_OTLP_INTERVAL = 0x1100 };
+enum { OPT_ALLOW_NONE = 256, OPT_TOP_K, OPT_OTLP_INTERVAL = 0x1100 };
 
 static const cli_option options[] = {
     {"listen", 'l', "HOST:PORT", "address to listen on (default 127.0.0.1:9464; [::1]:PORT for IPv6)"},
@@ -29,7 +29,7 @@ static const cli_option options[] = {
     {"max-silence", 's', "S", "/healthz: seconds a live process may go without a record (default 5)"},
     {"allow-none", OPT_ALLOW_NONE, NULL, "/healthz: healthy when no live instrumented process exists"},
     {"pid", 'p', "PID", "only this process"},
-    {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     CLI_OTLP_OPTIONS,
     {"otlp-interval", OPT_OTLP_INTERVAL, "D", "with --otlp: push period (default 10s)"},
     {0},
@@ -50,11 +50,11 @@ typedef struct serve_opts {
 static int cmd_serve(int argc, char **argv);
 const cli_command cmd_serve_def = {
     "serve", cmd_serve, "serve the statistics to Prometheus (/metrics) and a health check",
-    "[-l|--listen HOST:PORT] [--top-k N] [-s|--max-silence S] [--allow-none] [-p|--pid P] "
-    "[--dir DIR] [--otlp URL [--otlp-interval D] [--otlp-encoding protobuf|json] "
-    "[--otlp-temporality delta|cumulative] [--otlp-headers K=V,...] [--otlp-queue N] "
-    "[--otlp-timeout D] [--otlp-max-buckets N] [--otlp-spans [--sample P] [--span-rate N]] "
-    "[--service NAME]]",
+    "[-l|--listen HOST:PORT] [--top-k N] [-s|--max-silence S] [--allow-none] [-p|--pid P]\n"
+    "       [-d|--dir DIR] [--otlp URL [--otlp-interval D] [--otlp-encoding protobuf|json]\n"
+    "       [--otlp-temporality delta|cumulative] [--otlp-headers K=V,...] [--otlp-queue N]\n"
+    "       [--otlp-timeout D] [--otlp-max-buckets N] [--otlp-spans [--sample P] [--span-rate N]]\n"
+    "       [--service NAME]]",
     "Attaches to every instrumented process of this user (and to new ones as they appear),\n"
     "drains their rings every 10 ms and answers on HTTP:\n"
     "  /metrics  Prometheus text format 0.0.4, or OpenMetrics 1.0 when the scraper's Accept\n"
@@ -132,7 +132,7 @@ static int on_option(void *ctx, int key, const char *arg)
         return 0;
     case OPT_ALLOW_NONE: o->allow_none = 1; return 0;
     case 'p': return cli_option_pid(&cmd_serve_def, arg, &o->pid);
-    case OPT_DIR: o->dir = arg; return 0;
+    case 'd': o->dir = arg; return 0;
     }
     return CLI_USAGE;
 }
