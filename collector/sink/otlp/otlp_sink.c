@@ -29,8 +29,9 @@ static long values_of(otlp_sink *o, uint64_t key)
 {
     if (!o->counters)
         return 0;
-    size_t n = tka_counters_list(o->counters, key, o->cv, o->vcap);
-    if (n > o->vcap) {
+    /* never a NULL array: tka_counters_list() sorts what it was given */
+    size_t n = o->vcap ? tka_counters_list(o->counters, key, o->cv, o->vcap) : 16;
+    while (n > o->vcap) {
         tka_counter_value *cv = realloc(o->cv, n * sizeof *cv);
         if (!cv)
             return -ENOMEM;
