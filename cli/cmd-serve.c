@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "core/core.h"
 #include "core/driver.h"
+#include "otlp-options.h"
 #include "sink/prom/prom.h"
 
 /* Task types come from the task aggregator when it is part of the build. */
@@ -20,7 +21,7 @@
 #endif
 #endif
 
-enum { OPT_ALLOW_NONE = 256, OPT_TOP_K };
+enum { OPT_ALLOW_NONE = 256, OPT_TOP_K, OPT_OTLP_INTERVAL = 0x1100 };
 
 static const cli_option options[] = {
     {"listen", 'l', "HOST:PORT", "address to listen on (default 127.0.0.1:9464; [::1]:PORT for IPv6)"},
@@ -29,6 +30,8 @@ static const cli_option options[] = {
     {"allow-none", OPT_ALLOW_NONE, NULL, "/healthz: healthy when no live instrumented process exists"},
     {"pid", 'p', "PID", "only this process"},
     {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    CLI_OTLP_OPTIONS,
+    {"otlp-interval", OPT_OTLP_INTERVAL, "D", "with --otlp: push period (default 10s)"},
     {0},
 };
 
@@ -39,12 +42,19 @@ typedef struct serve_opts {
     double max_silence;
     int allow_none, pid;
     const char *dir;
+    cli_otlp_opts otlp; /* --otlp and its options */
+    int otlp_on;        /* an OTLP option was given */
+    double otlp_interval_s;
 } serve_opts;
 
 static int cmd_serve(int argc, char **argv);
 const cli_command cmd_serve_def = {
     "serve", cmd_serve, "serve the statistics to Prometheus (/metrics) and a health check",
-    "[-l|--listen HOST:PORT] [--top-k N] [-s|--max-silence S] [--allow-none] [-p|--pid P] [-d|--dir DIR]",
+    "[-l|--listen HOST:PORT] [--top-k N] [-s|--max-silence S] [--allow-none] [-p|--pid P]\n"
+    "       [-d|--dir DIR] [--otlp URL [--otlp-interval D] [--otlp-encoding protobuf|json]\n"
+    "       [--otlp-temporality delta|cumulative] [--otlp-headers K=V,...] [--otlp-queue N]\n"
+    "       [--otlp-timeout D] [--otlp-max-buckets N] [--otlp-spans [--sample P] [--span-rate N]]\n"
+    "       [--service NAME]]",
     "Attaches to every instrumented process of this user (and to new ones as they appear),\n"
     "drains their rings every 10 ms and answers on HTTP:\n"
     "  /metrics  Prometheus text format 0.0.4, or OpenMetrics 1.0 when the scraper's Accept\n"
@@ -53,7 +63,12 @@ const cli_command cmd_serve_def = {
     "            `timekeeper check`), else 503 naming the quiet ones\n"
     "  /         a page saying what is watched, with links\n"
     "Counters and histograms count everything since serve started. Runs until interrupted.\n"
-    "Segments are never removed.",
+    "Segments are never removed.\n"
+    "With --otlp (or any --otlp-* option and $OTEL_EXPORTER_OTLP_ENDPOINT) it also pushes to an\n"
+    "OpenTelemetry Collector every --otlp-interval what `export --otlp --live` pushes, program\n"
+    "counters as sums and gauges as gauges included; a sender thread does the HTTP, so the\n"
+    "drain is never late for the network. SIGTERM pushes the last interval and flushes the\n"
+    "queue for up to --otlp-timeout.",
     options,
 };
 
@@ -80,9 +95,28 @@ static int parse_listen(const char *arg, serve_opts *o)
     return 0;
 }
 
+/* --otlp and its options (otlp-options.h), and --otlp-interval. Returns 0, CLI_USAGE, or -1 for
+ * another option. */
+static int serve_otlp_option(serve_opts *o, int key, const char *arg)
+{
+    if (key == OPT_OTLP_INTERVAL) {
+        o->otlp_on = 1;
+        if (cli_parse_seconds(arg, 0.01, 86400, &o->otlp_interval_s) < 0)
+            return cli_usage_error(&cmd_serve_def, "bad duration '%s' (e.g. 500ms, 10s, 2m)", arg);
+        return 0;
+    }
+    int r = cli_otlp_option(&cmd_serve_def, &o->otlp, key, arg);
+    if (r >= 0)
+        o->otlp_on = 1;
+    return r;
+}
+
 static int on_option(void *ctx, int key, const char *arg)
 {
     serve_opts *o = ctx;
+    int r = serve_otlp_option(o, key, arg);
+    if (r >= 0)
+        return r;
     switch (key) {
     case 'l':
         if (parse_listen(arg, o))
@@ -152,6 +186,97 @@ static int add_tasks(tkc_tasks *ag, tkp_snapshot *s)
 }
 #endif
 
+/* ---- --otlp: the pushes of `export --otlp --live`, from serve's drain thread ----------------- */
+
+typedef struct serve_otlp {
+    int on, spans, failed;
+#ifdef TK_HAVE_OTLP
+    tk_otlp_config cfg;
+    cli_otlp_pusher px;
+#endif
+} serve_otlp;
+
+/* Checks the OTLP options before anything starts. Returns 0 or a CLI_* status (reported). */
+static int serve_otlp_check(const serve_opts *o, serve_otlp *so)
+{
+    memset(so, 0, sizeof *so);
+    if (!o->otlp_on)
+        return 0;
+#ifdef TK_HAVE_OTLP
+    int st = cli_otlp_config(&cmd_serve_def, &o->otlp, &so->cfg);
+    if (st == 0)
+        so->on = 1;
+    so->spans = o->otlp.spans;
+    return st;
+#else
+    return cli_error("serve", "this build has no OTLP export (libcurl was not found at build time)");
+#endif
+}
+
+/* Subscribes the aggregator, the counter table and the sink to core and sets the driver's
+ * interval to the push period. Returns 0 or CLI_FAIL (reported). */
+static int serve_otlp_start(const serve_opts *o, serve_otlp *so, tkc_core *core, tkc_driver *drv)
+{
+    if (!so->on)
+        return 0;
+#ifdef TK_HAVE_OTLP
+    if (cli_otlp_pusher_open(&so->px, "serve", &so->cfg, o->otlp.spans, NULL, core) != 0) {
+        so->failed = 1; /* closed by serve_otlp_stop() after the core */
+        return CLI_FAIL;
+    }
+    tkc_driver_set_interval(drv, (uint64_t)((o->otlp_interval_s > 0 ? o->otlp_interval_s : 10) * 1e9));
+    fprintf(stderr, "timekeeper serve: OTLP to %s\n", so->px.url);
+#else
+    (void)o, (void)core, (void)drv;
+#endif
+    return 0;
+}
+
+/* After a driver tick: at the end of an interval, encodes and queues one push (no network here). */
+static void serve_otlp_tick(serve_otlp *so, unsigned ticks)
+{
+#ifdef TK_HAVE_OTLP
+    if (so->on && (ticks & TKC_TICK_INTERVAL))
+        cli_otlp_push(&so->px); /* -ENOMEM: this interval is skipped, the next one is tried */
+#else
+    (void)so, (void)ticks;
+#endif
+}
+
+/* At SIGINT/SIGTERM: a final drain, and a push of the last (partial) interval. */
+static void serve_otlp_last(serve_otlp *so, tkc_driver *drv)
+{
+#ifdef TK_HAVE_OTLP
+    if (so->on) {
+        tkc_driver_flush(drv);
+        cli_otlp_push(&so->px);
+    }
+#else
+    (void)so, (void)drv;
+#endif
+}
+
+/* After the core is closed: the queue flushed for up to --otlp-timeout, the delivery counters on
+ * stderr. Returns CLI_FAIL when a request was not delivered, else status. */
+static int serve_otlp_stop(serve_otlp *so, int status)
+{
+    if (!so->on)
+        return status;
+    so->on = 0;
+#ifdef TK_HAVE_OTLP
+    uint64_t ring_lost = so->px.ring_lost;
+    const char *url = so->px.url;
+    tk_sink_otlp_stats st;
+    cli_otlp_pusher_close(&so->px, &st);
+    if (so->failed)
+        return status;
+    cli_otlp_print_stats(stderr, 0, so->spans, url, &st, ring_lost);
+    if (st.exp.rejected || st.exp.expired || st.exp.overflow || st.exp.queued)
+        return CLI_FAIL;
+#endif
+    return status;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     serve_opts o = {.host = "127.0.0.1", .port = 9464, .top_k = 10, .max_silence = 5.0};
@@ -161,6 +286,9 @@ static int cmd_serve(int argc, char **argv)
         return status;
     if (first < argc)
         return cli_usage_error(&cmd_serve_def, "unexpected argument '%s'", argv[first]);
+    serve_otlp otlp;
+    if ((status = serve_otlp_check(&o, &otlp)) != 0)
+        return status;
 
     tkc_core_options co = {.dir = o.dir, .pid = o.pid, .quiet = 1};
     tkc_core *core = NULL;
@@ -185,6 +313,8 @@ static int cmd_serve(int argc, char **argv)
         status = cli_error("serve", "can't start the collector: %s", strerror(-rc));
         goto out;
     }
+    if ((status = serve_otlp_start(&o, &otlp, core, drv)) != 0)
+        goto out;
     char watching[600];
     if (o.pid)
         snprintf(watching, sizeof watching, "process %d in %s", o.pid, tkc_core_dir(core));
@@ -213,7 +343,7 @@ static int cmd_serve(int argc, char **argv)
         struct pollfd pfd[2] = {{.fd = tkp_server_request_fd(srv), .events = POLLIN},
                                 {.fd = tkc_driver_fd(drv), .events = POLLIN}};
         poll(pfd, pfd[1].fd >= 0 ? 2 : 1, tkc_driver_timeout_ms(drv, tkc_now_ns()));
-        tkc_driver_tick(drv, tkc_now_ns());
+        serve_otlp_tick(&otlp, tkc_driver_tick(drv, tkc_now_ns()));
         if (tkp_server_wanted(srv)) {
             uint64_t t0 = tkc_now_ns();
             tkp_snapshot *s = tkp_server_build(srv);
@@ -227,11 +357,13 @@ static int cmd_serve(int argc, char **argv)
              * segments again at the next rescan if they were forgotten. */
         }
     }
+    serve_otlp_last(&otlp, drv);
     status = CLI_OK;
 out:
     tkp_server_stop(srv);
     tkc_driver_free(drv);
     tkc_core_close(core);
+    status = serve_otlp_stop(&otlp, status);
     tkp_counts_free(counts);
 #ifdef SERVE_TASKS
     tkc_tasks_free(tasks);

@@ -503,6 +503,49 @@ static void test_export_sends_resource_headers_and_the_source_counts(void **stat
     receiver_stop(&r);
 }
 
+/* Program counters go out as monotonic sums with the export's temporality, gauges (and stages) as
+ * gauges, negative values kept, named as the program named them. */
+static void test_counters_are_monotonic_sums_and_gauges_are_gauges(void **state)
+{
+    (void)state;
+    receiver r;
+    receiver_start(&r, "200");
+    char ep[64];
+    endpoint_of(&r, ep, sizeof ep);
+    tk_otlp_config c = {.exp = {.endpoint = ep}, .temporality = TK_OTLP_DELTA};
+    tk_otlp *x;
+    assert_int_equal(tk_otlp_new(&c, &x), 0);
+    fixture f;
+    fixture_make(&f);
+    const tk_otlp_value_in v[] = {{.name = "gw.messages_in", .value = 12345},
+                                  {.name = "gw.queue_depth", .gauge = 1, .value = -7},
+                                  {.name = "gw.publisher", .gauge = 1, .value = 1}};
+    f.p.values = v;
+    f.p.nvalues = 3;
+    assert_int_equal(tk_otlp_push_metrics(x, &f.p, 1000, 2000), 0);
+    assert_int_equal(tk_otlp_exporter_flush(tk_otlp_exporter_of(x), 5000000000ull), 0);
+    tk_otlp_stats st;
+    tk_otlp_free(x, &st);
+    assert_u64_equal(NTIMERS * 3 - 1 + 3, st.sent_items, "metrics sent");
+    char path[600];
+    snprintf(path, sizeof path, "%s/0000-metrics.bin", r.dir);
+    char *got = check_file(path, NULL);
+    expect_metric_lines(&f, got, 1);
+    assert_contains(got, "M gw.messages_in  sum value=12345 temporality=1", "counter");
+    assert_contains(got, "M gw.queue_depth  gauge value=-7 temporality=0", "gauge");
+    assert_contains(got, "M gw.publisher  gauge value=1 temporality=0", "stage");
+    free(got);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "protoc --decode=tkotlp.ExportMetricsServiceRequest "
+             "-I %s/tests/data/otlp %s/tests/data/otlp/otlp.proto < %s | grep -c 'is_monotonic: true'",
+             src_dir(), src_dir(), path);
+    char *mono = run_capture(cmd);
+    assert_int_equal(atoi(mono), NTIMERS + 1); /* lost per timer, and the counter */
+    free(mono);
+    fixture_free(&f);
+    receiver_stop(&r);
+}
+
 static void test_503_with_retry_after_then_200_loses_nothing_within_the_queue(void **state)
 {
     (void)state;
@@ -730,6 +773,7 @@ int main(void)
         cmocka_unit_test(test_json_metrics_follow_the_otlp_json_mapping),
         cmocka_unit_test(test_protobuf_metrics_decode_with_the_opentelemetry_js_decoder),
         cmocka_unit_test(test_export_sends_resource_headers_and_the_source_counts),
+        cmocka_unit_test(test_counters_are_monotonic_sums_and_gauges_are_gauges),
         cmocka_unit_test(test_503_with_retry_after_then_200_loses_nothing_within_the_queue),
         cmocka_unit_test(test_400_is_not_retried_and_is_counted),
         cmocka_unit_test(test_413_is_not_retried_either),

@@ -12,9 +12,11 @@ export TK_DIR
 RECV=""
 EXP=""
 GW=""
+SRV=""
 cleanup() {
     set +e
     [ -n "$EXP" ] && kill "$EXP" 2>/dev/null
+    [ -n "$SRV" ] && kill "$SRV" 2>/dev/null
     [ -n "$GW" ] && kill "$GW" 2>/dev/null
     if [ -n "$RECV" ]; then kill "$RECV" 2>/dev/null; wait "$RECV" 2>/dev/null || true; fi
     rm -rf "$TK_DIR"
@@ -160,8 +162,72 @@ stages = [t for t, names in by_trace.items() if {"gw.ingest", "gw.publisher"} <=
 assert len(stages) > 10, "messages traced from ingest to publisher: %d" % len(stages)
 PYEOF
 
+# serve --otlp: /metrics still answers while every interval is pushed, the gateway's counters
+# arrive as monotonic sums (delta: their sum is what the gateway counted, less the few messages it
+# counted before serve first read its segment; cumulative: the last value is its total exactly).
+for temporality in delta cumulative; do
+    start_receiver "$TK_DIR/s-$temporality" 200
+    mkdir -p "$TK_DIR/shm-$temporality"
+    TK_DIR="$TK_DIR/shm-$temporality" "$BIN/timekeeper" serve --listen 127.0.0.1:0 --otlp "$URL" \
+        --otlp-interval 300ms --otlp-temporality $temporality --service gw \
+        2> "$TK_DIR/serve-$temporality.err" &
+    SRV=$!
+    i=0
+    until grep -q '/metrics' "$TK_DIR/serve-$temporality.err"; do
+        i=$((i + 1)); [ $i -lt 300 ] || fail "serve did not start: $(cat "$TK_DIR/serve-$temporality.err")"
+        sleep 0.02
+    done
+    MURL=$(sed -n 's/^timekeeper serve: \(http:.*metrics\)$/\1/p' "$TK_DIR/serve-$temporality.err")
+    TK_DIR="$TK_DIR/shm-$temporality" "$BIN/gateway" --rate 2000 --duration 1.5 2> "$TK_DIR/gw-$temporality.err" &
+    GW=$!
+    sleep 0.8
+    $PY -c 'import sys, urllib.request; b = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+assert "gw.ingest" in b or "gw_ingest" in b, b[:2000]' "$MURL" || fail "/metrics during serve --otlp"
+    wait "$GW" || fail "gateway"
+    GW=""
+    sleep 0.7 # one more push after the gateway's last records
+    kill -TERM "$SRV"
+    wait "$SRV" || fail "serve --otlp did not end cleanly: $(cat "$TK_DIR/serve-$temporality.err")"
+    SRV=""
+    grep -q ' 0 unsent' "$TK_DIR/serve-$temporality.err" || fail "serve left requests: $(cat "$TK_DIR/serve-$temporality.err")"
+    for f in "$TK_DIR"/s-$temporality/*-metrics.bin; do
+        $PY "$SRC/tests/otlp_check.py" "$SRC/tests/data/otlp" "$f"; echo "END"
+    done > "$TK_DIR/serve-$temporality.txt"
+    sent=$(sed -n 's/^gateway: \([0-9]*\) messages in.*/\1/p' "$TK_DIR/gw-$temporality.err")
+    $PY - "$TK_DIR/serve-$temporality.txt" "$sent" $temporality <<'PYEOF' || fail "serve --otlp $temporality: $(cat "$TK_DIR/serve-$temporality.err")"
+import sys
+sent, temporality = int(sys.argv[2]), sys.argv[3]
+reqs, cur = [], []
+for line in open(sys.argv[1]):
+    if line.strip() == "END":
+        reqs.append(cur); cur = []
+    else:
+        cur.append(line.split())
+assert len(reqs) >= 4, "pushes at 300 ms over 2.2 s: %d" % len(reqs)
+assert any(f[0] == "M" and f[3] == "expo" and f[2] == "gw.ingest" for r in reqs for f in r), "histograms"
+ins = []
+for r in reqs:
+    assert ["R", "service.name", "gw"] in r, r
+    for f in r:
+        if f[0] == "M" and f[1] == "gw.messages_in":
+            assert f[2] == "sum", f  # "M name timer kind ...": no timer attribute, so no field
+            kv = dict(x.split("=") for x in f[3:])
+            assert kv["temporality"] == ("1" if temporality == "delta" else "2"), f
+            ins.append(int(kv["value"]))
+assert ins, "gw.messages_in never arrived"
+assert sent > 1000, sent
+if temporality == "delta":
+    assert 0.9 * sent <= sum(ins) <= sent, (sum(ins), sent, ins)
+else:
+    assert ins == sorted(ins) and ins[-1] == sent, (ins, sent)
+print("serve --otlp %s: gw.messages_in %s, the gateway counted %d" % (temporality, ins, sent))
+PYEOF
+done
+
 # usage errors
 if "$BIN/timekeeper" export 2>/dev/null; then fail "export without an endpoint succeeded"; fi
 if "$BIN/timekeeper" export --otlp "$URL" --otlp-encoding xml 2>/dev/null; then fail "bad encoding accepted"; fi
 if "$BIN/timekeeper" export --otlp "$URL" --sample 0.5 2>/dev/null; then fail "--sample without --otlp-spans"; fi
+if env -u OTEL_EXPORTER_OTLP_ENDPOINT "$BIN/timekeeper" serve --otlp-spans 2>/dev/null; then fail "serve: OTLP option without an endpoint"; fi
+if "$BIN/timekeeper" serve --otlp "$URL" --otlp-interval 0 2>/dev/null; then fail "serve: --otlp-interval 0"; fi
 echo "ok"

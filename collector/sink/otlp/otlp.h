@@ -196,6 +196,14 @@ typedef struct tk_otlp_timer_in {
     uint64_t lost;     /* records lost in the window (delta) or since start (cumulative) */
 } tk_otlp_timer_in;
 
+/* One program counter (a monotonic sum) or gauge (a stage is a gauge of 0 or 1), named as the
+ * program named it. */
+typedef struct tk_otlp_value_in {
+    const char *name;
+    int gauge;         /* 0: a counter, value is its delta (delta) or total (cumulative) */
+    int64_t value;
+} tk_otlp_value_in;
+
 /* One process, its resource. */
 typedef struct tk_otlp_proc_in {
     const char *name, *cmdline;
@@ -203,6 +211,8 @@ typedef struct tk_otlp_proc_in {
     uint64_t key;      /* unique per process for the export's life (spans' trace ids) */
     const tk_otlp_timer_in *timers;
     size_t ntimers;
+    const tk_otlp_value_in *values; /* counters and gauges; NULL: none */
+    size_t nvalues;
 } tk_otlp_proc_in;
 
 typedef struct tk_otlp tk_otlp;
@@ -212,7 +222,8 @@ typedef struct tk_otlp tk_otlp;
 int tk_otlp_new(const tk_otlp_config *c, tk_otlp **out);
 /* Encodes the metrics of p for the window [start, end] (Unix ns) into requests of at most
  * max_request_bytes and queues them: per timer an exponential histogram of processing time and of
- * latency (when it has one) and a sum of lost records. Returns 0, -ENOMEM, or -EAGAIN when the
+ * latency (when it has one) and a sum of lost records; per counter a monotonic sum, per gauge a
+ * gauge (p->values). Returns 0, -ENOMEM, or -EAGAIN when the
  * queue refused a request (counted in the exporter's overflow). Not thread-safe (one caller). */
 int tk_otlp_push_metrics(tk_otlp *x, const tk_otlp_proc_in *p, uint64_t start_unix_ns,
                          uint64_t end_unix_ns);

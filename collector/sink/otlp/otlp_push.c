@@ -156,7 +156,7 @@ int tk_otlp_push_metrics(tk_otlp *x, const tk_otlp_proc_in *p, uint64_t start_un
     res.attrs = ra;
     res.nattrs = resource_attrs(x, p->name, p->cmdline, p->pid, ra);
 
-    size_t cap = p->ntimers * 3;
+    size_t cap = p->ntimers * 3 + p->nvalues;
     tk_otlp_metric *m = calloc(cap ? cap : 1, sizeof *m);
     tk_otlp_expo *ex = calloc(cap ? cap : 1, sizeof *ex);
     tk_otlp_attr *ta = calloc(p->ntimers ? p->ntimers : 1, sizeof *ta);
@@ -185,8 +185,14 @@ int tk_otlp_push_metrics(tk_otlp *x, const tk_otlp_proc_in *p, uint64_t start_un
                                   .start_unix_ns = start_unix_ns, .time_unix_ns = end_unix_ns,
                                   .ival = (int64_t)t->lost};
     }
-    /* Counters (sums) and gauges of the program join here as TK_OTLP_SUM / TK_OTLP_GAUGE
-     * metrics once the pipeline decodes them. */
+    /* The program's counters (monotonic sums, with the window's temporality) and gauges. */
+    for (size_t i = 0; i < p->nvalues; i++) {
+        const tk_otlp_value_in *v = &p->values[i];
+        m[n++] = (tk_otlp_metric){.name = v->name, .unit = "1",
+                                  .kind = v->gauge ? TK_OTLP_GAUGE : TK_OTLP_SUM,
+                                  .start_unix_ns = start_unix_ns, .time_unix_ns = end_unix_ns,
+                                  .ival = v->value};
+    }
     rc = push_chunk(x, &res, m, n);
 out:
     for (size_t i = 0; i < ne; i++)

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg/counters.h"
+#include "format/segment.h"
+
 typedef struct otlp_sink {
     tk_otlp *x;
     tk_otlp_temporality temporality;
@@ -15,7 +18,40 @@ typedef struct otlp_sink {
     tkc_consumer cons;
     tk_otlp_timer_in *timers;
     size_t cap;
+    const tka_counters *counters;
+    tka_counter_value *cv;
+    tk_otlp_value_in *values;
+    size_t vcap;
 } otlp_sink;
+
+/* The counters and gauges of process key into o->values. Returns how many, or -ENOMEM. */
+static long values_of(otlp_sink *o, uint64_t key)
+{
+    if (!o->counters)
+        return 0;
+    /* never a NULL array: tka_counters_list() sorts what it was given */
+    size_t n = o->vcap ? tka_counters_list(o->counters, key, o->cv, o->vcap) : 16;
+    while (n > o->vcap) {
+        tka_counter_value *cv = realloc(o->cv, n * sizeof *cv);
+        if (!cv)
+            return -ENOMEM;
+        o->cv = cv;
+        tk_otlp_value_in *v = realloc(o->values, n * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        o->values = v;
+        o->vcap = n;
+        n = tka_counters_list(o->counters, key, o->cv, o->vcap);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const tka_counter_value *c = &o->cv[i];
+        int gauge = c->kind != TKS_NAME_COUNTER;
+        uint64_t count = o->temporality == TK_OTLP_CUMULATIVE ? c->total : c->delta;
+        o->values[i] = (tk_otlp_value_in){.name = c->name, .gauge = gauge,
+                                          .value = gauge ? c->value : (int64_t)count};
+    }
+    return (long)n;
+}
 
 static tk_otlp_proc_in proc_in(const tkc_proc *p)
 {
@@ -53,6 +89,11 @@ static int otlp_window(tk_sink *s, const tk_window_view *v)
         tk_otlp_proc_in in = proc_in(p);
         in.timers = o->timers;
         in.ntimers = 0;
+        long nv = values_of(o, p->key);
+        if (nv < 0)
+            return -ENOMEM;
+        in.values = o->values;
+        in.nvalues = (size_t)nv;
         int active = p->state == TKC_PROC_LIVE;
         for (size_t j = 0; j < n && !active; j++) {
             const tka_timer *t = tka_proc_timer(ap, j);
@@ -112,6 +153,8 @@ static int otlp_close(tk_sink *s)
     tk_otlp_flush_spans(o->x);
     tk_otlp_free(o->x, NULL);
     free(o->timers);
+    free(o->cv);
+    free(o->values);
     free(o);
     s->state = NULL;
     return 0;
@@ -157,4 +200,10 @@ void tk_sink_otlp_counts(tk_sink *s, tk_sink_otlp_stats *out)
     tk_otlp_exporter_stats(tk_otlp_exporter_of(o->x), &out->exp);
     tk_otlp_span_counts(o->x, &out->spans_offered, &out->spans_kept, &out->spans_capped);
     out->pushes = o->pushes;
+}
+
+void tk_sink_otlp_set_counters(tk_sink *s, const struct tka_counters *c)
+{
+    otlp_sink *o = s->state;
+    o->counters = c;
 }

@@ -15,6 +15,12 @@ int tk_sink_otlp_open(tk_sink *s, const tk_otlp_config *c, int spans);
 /* Waits up to timeout_ns for queued requests (call it before tk_sink_close() on SIGTERM).
  * Returns 0 or -ETIMEDOUT. */
 int tk_sink_otlp_flush(tk_sink *s, uint64_t timeout_ns);
+struct tka_counters;
+/* Exports the program counters and gauges of table c (agg/counters.h) with every window: a counter
+ * as a monotonic sum (its interval delta, or its total with cumulative temporality), a gauge or a
+ * stage as a gauge. The caller feeds c (its consumer) and calls tka_counters_rollover() after each
+ * window. NULL: none. Not thread-safe with the sink's other calls. */
+void tk_sink_otlp_set_counters(tk_sink *s, const struct tka_counters *c);
 typedef struct tk_sink_otlp_stats {
     tk_otlp_stats exp;      /* the exporter's requests */
     uint64_t pushes;        /* process windows pushed (one request each unless split) */
