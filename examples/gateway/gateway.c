@@ -117,7 +117,7 @@ static void actor_send(actor *a, const message *cause, message *derived)
         queue_push(&a->next->in, derived);
 }
 
-static volatile uint64_t work_sink;
+static _Thread_local volatile uint64_t work_sink; /* per thread: actors on several threads spin */
 static void busy_work(unsigned iterations)
 {
     uint64_t x = work_sink + 1;
