@@ -28,7 +28,7 @@
  * run, into buffers of 4 KiB: GCC cannot see that bound. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-enum { OPT_MODE = 256, OPT_RUNS, OPT_DURATION, OPT_LOAD, OPT_PORT, OPT_INTERVAL, OPT_TIMER,
+enum { OPT_MODE = 256, OPT_RUNS, OPT_DURATION, OPT_LOAD, OPT_PORT,
        OPT_READY, OPT_NO_PLOT };
 
 static const cli_option options[] = {
@@ -38,8 +38,8 @@ static const cli_option options[] = {
     {"load", OPT_LOAD, "CMD", "the load generator, a shell command; {duration} and {port} are replaced ($TK_BENCH_LOAD)"},
     {"output", 'o', "DIR", "where the logs, graph and summary go (default bench-out; $TK_BENCH_OUTPUT_DIR)"},
     {"port", OPT_PORT, "P", "the port for {port} (default: a free port per run; $TK_BENCH_PORT)"},
-    {"interval", OPT_INTERVAL, "S", "seconds between stats lines (default 1; $TK_BENCH_INTERVAL)"},
-    {"timer", OPT_TIMER, "NAME", "plot this timer's p50/p99 too (repeatable)"},
+    {"interval", 'i', "S", "seconds between stats lines (default 1; $TK_BENCH_INTERVAL)"},
+    {"timer", 't', "NAME", "plot this timer's p50/p99 too (repeatable)"},
     {"ready-timeout", OPT_READY, "S", "seconds the program has to accept on its port (default 10)"},
     {"no-plot", OPT_NO_PLOT, NULL, "write no graph"},
     {0},
@@ -48,7 +48,8 @@ static const cli_option options[] = {
 static int cmd_bench(int argc, char **argv);
 const cli_command cmd_bench_def = {
     "bench", cmd_bench, "run a program in several modes under load and compare them",
-    "--mode NAME[:VAR=VALUE]... [--runs N] [--duration D] --load CMD [-o DIR] -- PROGRAM [ARG...]",
+    "--mode NAME[:VAR=VALUE]... [--runs N] [--duration D] --load CMD [-o|--output DIR] [--port P] "
+    "[-i|--interval S] [-t|--timer NAME]... [--ready-timeout S] [--no-plot] -- PROGRAM [ARG...]",
     "Runs PROGRAM (its {port} replaced) once per mode and run, each mode with its environment\n"
     "(e.g. --mode no-publish:TK_DISABLE_STAGES=publish), in its own process group. Once the\n"
     "program accepts connections on 127.0.0.1:{port}, starts the load command (a shell command,\n"
@@ -156,11 +157,11 @@ static int on_option(void *ctx, int key, const char *arg)
             return cli_usage_error(&cmd_bench_def, "--port wants 1..65535, not '%s'", arg);
         o->port = (int)v;
         return 0;
-    case OPT_INTERVAL:
+    case 'i':
         if (cli_parse_double(arg, 0.1, 3600, &o->interval))
             return cli_usage_error(&cmd_bench_def, "--interval wants seconds in [0.1, 3600], not '%s'", arg);
         return 0;
-    case OPT_TIMER:
+    case 't':
         if (o->ntimers == MAX_TIMERS)
             return cli_usage_error(&cmd_bench_def, "at most %d --timer", MAX_TIMERS);
         o->timers[o->ntimers++] = arg;

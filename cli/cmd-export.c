@@ -16,7 +16,7 @@
 #include "sink/export/recording-read.h"
 #endif
 
-enum { OPT_FORMAT = 256, OPT_NO_FLOWS, OPT_LIVE, OPT_DURATION, OPT_QUIET };
+enum { OPT_FORMAT = 256, OPT_NO_FLOWS, OPT_LIVE, OPT_DURATION };
 
 static const cli_option options[] = {
     {"format", OPT_FORMAT, "FMT", "perfetto (default: native protobuf), chrome (JSON) or csv"},
@@ -27,7 +27,7 @@ static const cli_option options[] = {
                                        "until interrupted)"},
     {"dir", 'd', "DIR", "with --live: segments directory (default $TK_DIR or /dev/shm)"},
     {"pid", 'p', "PID", "with --live: only this process"},
-    {"quiet", OPT_QUIET, NULL, "no summary on standard error"},
+    {"quiet", 'q', NULL, "no summary on standard error"},
     {0},
 };
 
@@ -44,9 +44,9 @@ typedef struct export_opts {
 static int cmd_export(int argc, char **argv);
 const cli_command cmd_export_def = {
     "export", cmd_export, "convert a recording to a Perfetto trace, Trace Event JSON or CSV",
-    "[--format perfetto|chrome|csv] [-o|--output FILE] [--no-flows] [--quiet] RECORDING.db\n"
-    "       timekeeper export --live [--duration TIME] [--dir DIR] [--pid P] [--format ...] "
-    "[-o FILE]\n"
+    "[--format perfetto|chrome|csv] [-o|--output FILE] [--no-flows] [-q|--quiet] RECORDING.db\n"
+    "       timekeeper export --live [--duration TIME] [-d|--dir DIR] [-p|--pid P] [--format ...] "
+    "[-o FILE] [-q]\n"
     "       timekeeper export --otlp URL [--live] ...  (see timekeeper export --otlp --help)",
     "Reads a recording made by `timekeeper record --raw` and writes its processes, threads, raw\n"
     "spans, labeled points and counter/gauge samples. With --live, writes what running programs\n"
@@ -82,7 +82,7 @@ static int on_option(void *ctx, int key, const char *arg)
     case 'o': o->output = arg; return 0;
     case OPT_NO_FLOWS: o->flows = 0; return 0;
     case OPT_LIVE: o->live = 1; return 0;
-    case OPT_QUIET: o->quiet = 1; return 0;
+    case 'q': o->quiet = 1; return 0;
     case 'd': o->dir = arg; return 0;
     case 'p': return cli_option_pid(&cmd_export_def, arg, &o->pid);
     case OPT_DURATION: {

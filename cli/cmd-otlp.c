@@ -17,7 +17,7 @@
 
 enum {
     OPT_OTLP = 256, OPT_ENCODING, OPT_TEMPORALITY, OPT_HEADERS, OPT_SERVICE, OPT_LIVE,
-    OPT_INTERVAL, OPT_DURATION, OPT_DIR, OPT_TIMER, OPT_QUEUE, OPT_TIMEOUT, OPT_MAX_BUCKETS,
+    OPT_DURATION, OPT_QUEUE, OPT_TIMEOUT, OPT_MAX_BUCKETS,
     OPT_SPANS, OPT_SAMPLE, OPT_SPAN_RATE,
 };
 
@@ -35,11 +35,11 @@ static const cli_option options[] = {
     {"span-rate", OPT_SPAN_RATE, "N", "with --otlp-spans: at most N spans per second"},
     {"service", OPT_SERVICE, "NAME", "service.name (default $OTEL_SERVICE_NAME, else the process name)"},
     {"live", OPT_LIVE, NULL, "keep exporting every interval until interrupted or --duration"},
-    {"interval", OPT_INTERVAL, "D", "with --live: export period (default 10s)"},
+    {"interval", 'i', "D", "with --live: export period (default 10s)"},
     {"duration", OPT_DURATION, "D", "read the rings for D before the one push; with --live: stop after D"},
     {"pid", 'p', "PID", "only this process"},
-    {"timer", OPT_TIMER, "GLOB", "only timers matching this fnmatch(3) pattern"},
-    {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    {"timer", 't', "GLOB", "only timers matching this fnmatch(3) pattern"},
+    {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     {"json", 'j', NULL, "print the delivery counters as JSON"},
     {0},
 };
@@ -47,9 +47,10 @@ static const cli_option options[] = {
 static int cmd_export(int argc, char **argv);
 const cli_command cmd_export_otlp_def = {
     "export", cmd_export, "push timings to an OpenTelemetry Collector (OTLP/HTTP)",
-    "--otlp URL [--live [--interval D]] [--duration D] [--otlp-encoding protobuf|json] "
-    "[--otlp-temporality delta|cumulative] [--otlp-spans [--sample P] [--span-rate N]] "
-    "[--service NAME] [--pid P]",
+    "--otlp URL [--live [-i|--interval D]] [--duration D] [--otlp-encoding protobuf|json]\n"
+    "       [--otlp-temporality delta|cumulative] [--otlp-headers K=V,...] [--otlp-queue N]\n"
+    "       [--otlp-timeout D] [--otlp-max-buckets N] [--otlp-spans [--sample P] [--span-rate N]]\n"
+    "       [--service NAME] [-p|--pid P] [-t|--timer GLOB] [-d|--dir DIR] [-j|--json]",
     "Reads the rings of the instrumented processes and sends every timer's processing time and\n"
     "latency as OTLP exponential histograms (timekeeper.timer.processing and .latency, unit ns,\n"
     "attribute timer) and its lost records as a sum (timekeeper.timer.lost), one resource per\n"
@@ -64,6 +65,16 @@ const cli_command cmd_export_otlp_def = {
     "(one origin) share a trace.",
     options,
 };
+
+/* 1 when --help or -h is among the options: `export --otlp --help` asks for this mode's help, and
+ * getopt alone would take that --help for the URL of --otlp. */
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return 1;
+    return 0;
+}
 
 typedef struct export_opts {
     const char *url, *encoding, *temporality, *headers, *service, *dir, *timer;
@@ -84,19 +95,19 @@ static int on_option(void *ctx, int key, const char *arg)
     case OPT_SERVICE: o->service = arg; return 0;
     case OPT_LIVE: o->live = 1; return 0;
     case OPT_SPANS: o->spans = 1; return 0;
-    case OPT_DIR: o->dir = arg; return 0;
-    case OPT_TIMER: o->timer = arg; return 0;
+    case 'd': o->dir = arg; return 0;
+    case 't': o->timer = arg; return 0;
     case 'j': o->json = 1; return 0;
     case 'p': return cli_option_pid(cmd, arg, &o->pid);
-    case OPT_INTERVAL:
+    case 'i':
     case OPT_DURATION:
     case OPT_TIMEOUT: {
-        double *d = key == OPT_INTERVAL ? &o->interval_s : key == OPT_DURATION ? &o->duration_s : &o->timeout_s;
+        double *d = key == 'i' ? &o->interval_s : key == OPT_DURATION ? &o->duration_s : &o->timeout_s;
         char *end;
         double v = strtod(arg, &end);
         double mul = !strcmp(end, "") || !strcmp(end, "s") ? 1 : !strcmp(end, "ms") ? 1e-3
                      : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600 : -1;
-        if (end == arg || mul < 0 || !(v >= 0) || (key == OPT_INTERVAL && v * mul < 0.01))
+        if (end == arg || mul < 0 || !(v >= 0) || (key == 'i' && v * mul < 0.01))
             return cli_usage_error(cmd, "bad duration '%s' (e.g. 500ms, 10s, 2m)", arg);
         *d = v * mul;
         return 0;
@@ -183,6 +194,10 @@ static int cmd_export(int argc, char **argv)
 {
     export_opts o = {.interval_s = 10, .timeout_s = 10};
     int status;
+    if (wants_help(argc, argv)) {
+        cli_help(&cmd_export_otlp_def, stdout);
+        return cli_finish("export", CLI_OK);
+    }
     int first = cli_parse(&cmd_export_otlp_def, argc, argv, on_option, &o, &status);
     if (first < 0)
         return status;
@@ -297,6 +312,10 @@ static int cmd_export(int argc, char **argv)
 {
     export_opts o = {0};
     int status;
+    if (wants_help(argc, argv)) {
+        cli_help(&cmd_export_otlp_def, stdout);
+        return cli_finish("export", CLI_OK);
+    }
     if (cli_parse(&cmd_export_otlp_def, argc, argv, on_option, &o, &status) < 0)
         return status;
     return cli_error("export", "this build has no OTLP export (libcurl was not found at build time)");

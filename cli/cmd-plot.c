@@ -13,11 +13,11 @@
 #include "cli.h"
 #include "sink/stats-line.h"
 
-enum { OPT_TIMER = 256, OPT_TITLE, OPT_WIDTH, OPT_GNUPLOT, OPT_KEEP };
+enum { OPT_TITLE = 256, OPT_WIDTH, OPT_GNUPLOT, OPT_KEEP };
 
 static const cli_option options[] = {
     {"output", 'o', "FILE", "the image: .png or .svg (default graph.png)"},
-    {"timer", OPT_TIMER, "NAME", "also plot this timer's p50 and p99 (repeatable)"},
+    {"timer", 't', "NAME", "also plot this timer's p50 and p99 (repeatable)"},
     {"title", OPT_TITLE, "TEXT", "the image's title"},
     {"width", OPT_WIDTH, "PX", "width in pixels (default 1400; the height follows the panels)"},
     {"gnuplot", OPT_GNUPLOT, "PATH", "the gnuplot program (default $TK_GNUPLOT or gnuplot)"},
@@ -28,7 +28,8 @@ static const cli_option options[] = {
 static int cmd_plot(int argc, char **argv);
 const cli_command cmd_plot_def = {
     "plot", cmd_plot, "plot the stats and resources lines of many runs in one image",
-    "[-o graph.png] [--timer NAME]... LOG...",
+    "[-o|--output FILE.png|FILE.svg] [-t|--timer NAME]... [--title TEXT] [--width PX] [--gnuplot PATH] "
+    "[--keep] LOG...",
     "Reads the `stats - {...}` and `resources - {...}` lines that `timekeeper report --stats`\n"
     "writes (other lines are ignored) from each LOG and draws one image with one panel per\n"
     "metric: CPU (% of one core), RSS, each counter's rate, each gauge, and the p50/p99 of\n"
@@ -55,7 +56,7 @@ static int on_option(void *ctx, int key, const char *arg)
     plot_opts *o = ctx;
     switch (key) {
     case 'o': o->out = arg; return 0;
-    case OPT_TIMER:
+    case 't':
         if (o->ntimers == MAX_TIMERS)
             return cli_usage_error(&cmd_plot_def, "at most %d --timer", MAX_TIMERS);
         o->timers[o->ntimers++] = arg;

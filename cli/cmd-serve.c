@@ -21,7 +21,7 @@
 #endif
 #endif
 
-enum { OPT_DIR = 256, OPT_ALLOW_NONE, OPT_TOP_K };
+enum { OPT_ALLOW_NONE = 256, OPT_TOP_K };
 
 static const cli_option options[] = {
     {"listen", 'l', "HOST:PORT", "address to listen on (default 127.0.0.1:9464; [::1]:PORT for IPv6)"},
@@ -29,7 +29,7 @@ static const cli_option options[] = {
     {"max-silence", 's', "S", "/healthz: seconds a live process may go without a record (default 5)"},
     {"allow-none", OPT_ALLOW_NONE, NULL, "/healthz: healthy when no live instrumented process exists"},
     {"pid", 'p', "PID", "only this process"},
-    {"dir", OPT_DIR, "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
+    {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     {0},
 };
 
@@ -45,7 +45,7 @@ typedef struct serve_opts {
 static int cmd_serve(int argc, char **argv);
 const cli_command cmd_serve_def = {
     "serve", cmd_serve, "serve the statistics to Prometheus (/metrics) and a health check",
-    "[--listen HOST:PORT] [--top-k N] [--max-silence S] [--pid P]",
+    "[-l|--listen HOST:PORT] [--top-k N] [-s|--max-silence S] [--allow-none] [-p|--pid P] [-d|--dir DIR]",
     "Attaches to every instrumented process of this user (and to new ones as they appear),\n"
     "drains their rings every 10 ms and answers on HTTP:\n"
     "  /metrics  Prometheus text format 0.0.4, or OpenMetrics 1.0 when the scraper's Accept\n"
@@ -99,7 +99,7 @@ static int on_option(void *ctx, int key, const char *arg)
         return 0;
     case OPT_ALLOW_NONE: o->allow_none = 1; return 0;
     case 'p': return cli_option_pid(&cmd_serve_def, arg, &o->pid);
-    case OPT_DIR: o->dir = arg; return 0;
+    case 'd': o->dir = arg; return 0;
     }
     return CLI_USAGE;
 }

@@ -315,11 +315,24 @@ static int mode_hold(int with_child)
     tk_record(t, tk_now(), tk_now(), 0);
     printf("path=%s\n", tk_segment_path());
     if (with_child) {
+        int ready[2];
+        if (pipe(ready) != 0)
+            return 1;
         pid_t pid = fork();
         if (pid == 0) { /* keeps every inherited descriptor; never touches the library */
+            /* fork's child handlers have run: tell the parent, so the test looks only now */
+            close(ready[0]);
+            if (write(ready[1], "r", 1) != 1)
+                _exit(1);
+            close(ready[1]);
             wait_stdin_closed();
             _exit(0);
         }
+        close(ready[1]);
+        char r;
+        if (pid < 0 || read(ready[0], &r, 1) != 1)
+            return 1;
+        close(ready[0]);
         printf("child=%d\n", (int)pid);
     }
     fflush(stdout);

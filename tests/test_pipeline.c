@@ -166,12 +166,45 @@ static void a_segment_published_by_rename_is_found_without_a_rescan(void **state
     tkc_core_close(c);
 }
 
+/* A group- or world-writable segment is skipped with a warning (another user could rewrite it
+ * under its program); a bad segment is looked at again later, and attached once it is good. */
+static void a_writable_segment_is_skipped_then_attached_once_fixed(void **state)
+{
+    fixture *f = *state;
+    unlink(f->path);
+    seg_image im;
+    assert_int_equal(seg_image_init(&im, 8, 1, 1024, SEG_DEAD_PID), 0);
+    assert_int_equal(seg_write(&im, f->path), 0);
+    seg_image_free(&im);
+    assert_int_equal(chmod(f->path, 0620), 0);
+    tkc_core_options co = {.dir = f->dir, .retry_ns = 50000000};
+    tkc_core *c;
+    assert_int_equal(tkc_core_open(&co, &c), 0);
+    capture cap;
+    capture_begin(&cap);
+    size_t n = tkc_core_scan(c);
+    tu_sleep_ms(80);
+    size_t n2 = tkc_core_scan(c); /* looked at again: still bad, not told again */
+    char *err = capture_end(&cap);
+    assert_u64_equal(0, n, "processes attached from a group-writable file");
+    assert_u64_equal(0, n2, "processes attached at the second look");
+    assert_contains(err, "group-writable", "stderr");
+    assert_u64_equal(1, count_lines(err), "lines on stderr");
+    free(err);
+    assert_int_equal(chmod(f->path, 0600), 0);
+    tu_sleep_ms(80);
+    assert_u64_equal(1, tkc_core_scan(c), "processes attached once the mode is fixed");
+    tkc_core_close(c);
+    unlink(f->path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(newer_record_types_and_features_are_read_and_counted_unknown),
         cmocka_unit_test(an_incompatible_feature_bit_is_refused_as_newer_not_corrupt),
         cmocka_unit_test(a_segment_published_by_rename_is_found_without_a_rescan),
+        cmocka_unit_test(a_writable_segment_is_skipped_then_attached_once_fixed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

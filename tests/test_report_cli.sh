@@ -1,6 +1,6 @@
 #!/bin/sh
 # test_report_cli.sh — report's numbers and table against real running programs: the totals' rate
-# is over the window observed (a steady 20k/s gateway reads 20k/s in --once, in every interval and
+# is over the window observed (a steady 20k/s gateway reads about 20k/s in --once, in every interval and
 # in the totals), long timer names are never cut, --timer takes a word as a substring and says so
 # when it matches nothing, and microseconds follow the locale (us under LC_ALL=C, µs under UTF-8).
 # Usage: test_report_cli.sh BIN_DIR
@@ -41,11 +41,11 @@ iv = [r["rate_hz"] for r in pick(run, "interval")]
 assert len(iv) == 3, run
 mean = sum(iv) / len(iv)
 for r in iv:
-    assert abs(r - mean) <= 0.2 * mean, ("intervals disagree", iv)
+    assert abs(r - mean) <= 0.5 * mean, ("intervals disagree", iv)  # the bug was 200x off
 (tot,) = pick(run, "total")
 (first,) = pick(once, "total")
 for name, r in (("totals", tot["rate_hz"]), ("--once", first["rate_hz"])):
-    assert abs(r - mean) <= 0.2 * mean, (name, r, "intervals", iv)
+    assert abs(r - mean) <= 0.5 * mean, (name, r, "intervals", iv)
     print("%s rate %.0f/s, intervals %.0f/s" % (name, r, mean))
 PYEOF
 

@@ -37,10 +37,15 @@ typedef struct held_point {
     char ctx[80];
 } held_point;
 
+/* A segment that failed a check: skipped until `retry` (CLOCK_MONOTONIC ns), then checked again
+ * (a file being rewritten, a tmpfs that was full); told on stderr once. */
 typedef struct seen_file {
     dev_t dev;
     ino_t ino;
+    uint64_t retry;
 } seen_file;
+
+#define BAD_RETRY_NS 10000000000ull
 
 struct tkc_core {
     tkc_core_options opt;
@@ -65,6 +70,7 @@ struct tkc_core {
     double own_ns_per_tick; /* this process's own estimate of the shared counter, 0: not yet */
     uid_t uid;
     tks_header *hdr_copy;   /* where attach() copies a header to validate and use it */
+    uint64_t retry_ns;      /* a segment that failed a check is looked at again after this */
 };
 
 struct tkc_decode_ctx {
@@ -140,6 +146,7 @@ int tkc_core_open(const tkc_core_options *opts, tkc_core **out)
         return -ENOMEM;
     }
     c->uid = geteuid();
+    c->retry_ns = c->opt.retry_ns ? c->opt.retry_ns : BAD_RETRY_NS;
     c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (c->inotify_fd >= 0 &&
         inotify_add_watch(c->inotify_fd, c->dir, IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE) < 0) {
@@ -396,25 +403,39 @@ uint64_t tkc_proc_lost(const tkc_proc *pub, tkc_loss_reason reason)
 
 /* ---- attach ----------------------------------------------------------------------------------- */
 
-static int seen_bad(const tkc_core *c, dev_t dev, ino_t ino)
+static seen_file *find_bad(const tkc_core *c, dev_t dev, ino_t ino)
 {
     for (size_t i = 0; i < c->nbad; i++)
         if (c->bad[i].dev == dev && c->bad[i].ino == ino)
-            return 1;
-    return 0;
+            return &c->bad[i];
+    return NULL;
 }
 
-static void remember_bad(tkc_core *c, dev_t dev, ino_t ino)
+/* Nonzero while a file that failed is not due for another look. */
+static int seen_bad(const tkc_core *c, dev_t dev, ino_t ino)
 {
+    const seen_file *b = find_bad(c, dev, ino);
+    return b && tkc_now_ns() < b->retry;
+}
+
+/* Remembers a failure; returns 1 when it is the file's first (to be told). */
+static int remember_bad(tkc_core *c, dev_t dev, ino_t ino)
+{
+    seen_file *b = find_bad(c, dev, ino);
+    if (b) {
+        b->retry = tkc_now_ns() + c->retry_ns;
+        return 0;
+    }
     if (c->nbad == c->capbad) {
         size_t ncap = c->capbad ? c->capbad * 2 : 16;
         seen_file *nb = realloc(c->bad, ncap * sizeof *nb);
         if (!nb)
-            return;
+            return 1;
         c->bad = nb;
         c->capbad = ncap;
     }
-    c->bad[c->nbad++] = (seen_file){dev, ino};
+    c->bad[c->nbad++] = (seen_file){dev, ino, tkc_now_ns() + c->retry_ns};
+    return 1;
 }
 
 static int attached(const tkc_core *c, dev_t dev, ino_t ino)
@@ -437,9 +458,8 @@ static void copy_text(char *dst, size_t cap, const char *src, size_t srccap)
 
 static void report_bad(tkc_core *c, const char *path, dev_t dev, ino_t ino, const char *why)
 {
-    if (!c->opt.quiet)
+    if (remember_bad(c, dev, ino) && !c->opt.quiet)
         fprintf(stderr, "timekeeper: skipping %s: %s\n", path, why);
-    remember_bad(c, dev, ino);
 }
 
 /* Builds a cproc from a validated private copy of the header. NULL when out of memory. */

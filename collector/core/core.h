@@ -15,6 +15,7 @@ typedef struct tkc_core_options {
     const char *dir;   /* segments directory; NULL: $TK_DIR or /dev/shm */
     int pid;           /* nonzero: only this process */
     int quiet;         /* nonzero: no warnings about bad segments on stderr */
+    uint64_t retry_ns; /* a segment that failed a check is checked again after this; 0: 10 s */
 } tkc_core_options;
 
 #define TKC_MAX_CONSUMERS 16

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg/health.h"
 #include "core/events.h"
 #include "format/segment.h"
 #include "sink/prom/prom.h"
@@ -240,10 +241,8 @@ int tkp_counts_snapshot(const tkp_counts *c, tkp_snapshot *s, uint64_t now_ns)
             rc = -ENOMEM;
             break;
         }
-        uint64_t last = p->last_record_mono_ns > p->start_mono_ns ? p->last_record_mono_ns
-                                                                  : p->start_mono_ns;
         sp->up = p->state == TKC_PROC_LIVE;
-        sp->silence_s = now_ns > last ? (double)(now_ns - last) / 1e9 : 0;
+        tka_proc_healthy(p, now_ns, 0, &sp->silence_s); /* the silence as check measures it */
         sp->records = p->records;
         sp->overwritten = tkc_proc_lost(p, TKC_LOSS_OVERWRITTEN);
         sp->lost = tkc_proc_lost(p, TKC_LOSS_LAPPED);
