@@ -458,7 +458,7 @@ out:
     tkc_driver_free(d);
     tkc_core_close(c); /* proc_gone reaches the trace before it closes */
     if (t) {
-        uint64_t spans, points, lost;
+        uint64_t spans, points, lost, samples = tk_trace_samples(t);
         tk_trace_counts(t, &spans, &points, &lost);
         rc = tk_trace_close(t);
         if (rc < 0 && status == CLI_OK)
@@ -467,7 +467,7 @@ out:
             fprintf(stderr,
                     "timekeeper export: %" PRIu64 " spans, %" PRIu64 " points, %" PRIu64
                     " samples in %.1fs, %" PRIu64 " records lost\n", spans, points,
-                    tk_trace_samples(t), secs, lost);
+                    samples, secs, lost);
     }
     if (o->output) {
         if (fclose(out) != 0 && status == CLI_OK)

@@ -167,6 +167,7 @@ size_t tka_counters_list(const tka_counters *t, uint64_t key, tka_counter_value 
                                          x->total,    x->total - x->base, x->value};
         n++;
     }
-    qsort(out, n < cap ? n : cap, sizeof *out, cmp_value);
+    if (out && cap)  /* a count-only call (out NULL, cap 0) sorts nothing */
+        qsort(out, n < cap ? n : cap, sizeof *out, cmp_value);
     return n;
 }
