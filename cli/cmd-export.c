@@ -50,7 +50,8 @@ const cli_command cmd_export_def = {
     "       timekeeper export --otlp URL [--live] ...  (see timekeeper export --otlp --help)",
     "Reads a recording made by `timekeeper record --raw` and writes its processes, threads, raw\n"
     "spans, labeled points and counter/gauge samples. With --live, writes what running programs\n"
-    "record instead, for --duration or until interrupted (on the same 10 ms drain as report).\n"
+    "record instead, for --duration or until interrupted (on the same 10 ms drain as report),\n"
+    "their counters, gauges and stages as a sample each time one changes.\n"
     "perfetto: Perfetto's native protobuf trace (open it in ui.perfetto.dev or trace_processor):\n"
     "one track per thread under its process, spans as slices (a span that overlaps another\n"
     "without nesting goes to an overlap lane under its thread), points as instants with their\n"
@@ -457,15 +458,16 @@ out:
     tkc_driver_free(d);
     tkc_core_close(c); /* proc_gone reaches the trace before it closes */
     if (t) {
-        uint64_t spans, points, lost;
+        uint64_t spans, points, lost, samples = tk_trace_samples(t);
         tk_trace_counts(t, &spans, &points, &lost);
         rc = tk_trace_close(t);
         if (rc < 0 && status == CLI_OK)
             status = cli_error("export", "writing: %s", strerror(-rc));
         else if (status == CLI_OK && !o->quiet)
             fprintf(stderr,
-                    "timekeeper export: %" PRIu64 " spans, %" PRIu64 " points in %.1fs, %" PRIu64
-                    " records lost\n", spans, points, secs, lost);
+                    "timekeeper export: %" PRIu64 " spans, %" PRIu64 " points, %" PRIu64
+                    " samples in %.1fs, %" PRIu64 " records lost\n", spans, points,
+                    samples, secs, lost);
     }
     if (o->output) {
         if (fclose(out) != 0 && status == CLI_OK)

@@ -47,8 +47,9 @@ const cli_command cmd_record_def = {
     "       [--quiet] [-- COMMAND [ARG...]]",
     "Attaches to every instrumented process of this user (and to new ones as they appear) and\n"
     "writes into FILE: processes, threads, names, per-window statistics of every timer with\n"
-    "their histograms, losses, every call of every component callback and every event of the\n"
-    "library's component sequences, and with --raw every span and labeled point. The file is\n"
+    "their histograms, program counters (total, delta), gauges, stages and /proc resources,\n"
+    "losses, every call of every component callback and every event of the library's\n"
+    "component sequences, and with --raw every span and labeled point. The file is\n"
     "SQLite in WAL mode, committed at least every 250 ms: a recorder that is killed leaves a\n"
     "consistent file holding everything up to its last commit; a full disk stops it with an\n"
     "error and a consistent file. Readable from any SQLite client (schema: the recording-schema\n"

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "core/core.h"
 #include "core/driver.h"
+#include "agg/counters.h"
 #include "otlp-options.h"
 #include "sink/prom/prom.h"
 
@@ -277,6 +278,37 @@ static int serve_otlp_stop(serve_otlp *so, int status)
     return status;
 }
 
+/* The program's counters, gauges and stages (an aggregator subscribed to the core) and the
+ * processes' resources (sampled from /proc at most once a second), for the snapshot. */
+typedef struct serve_values {
+    tka_counters *counters;
+    tkp_resources *res;
+} serve_values;
+
+/* Creates both and subscribes the aggregator. Returns 0 or a negative errno. */
+static int values_open(serve_values *v, tkc_core *core)
+{
+    v->counters = tka_counters_new();
+    v->res = tkp_resources_new(0);
+    if (!v->counters || !v->res)
+        return -ENOMEM;
+    return tkc_core_subscribe(core, tka_counters_consumer(v->counters));
+}
+
+/* Adds them to s, after the processes (tkp_counts_snapshot). Returns 0 or -ENOMEM. */
+static int values_add(serve_values *v, tkp_snapshot *s, uint64_t now_ns)
+{
+    int rc = tkp_snapshot_add_values(s, v->counters);
+    int rr = tkp_resources_fill(v->res, s, now_ns);
+    return rc ? rc : rr;
+}
+
+static void values_close(serve_values *v)
+{
+    tka_counters_free(v->counters);
+    tkp_resources_free(v->res);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     serve_opts o = {.host = "127.0.0.1", .port = 9464, .top_k = 10, .max_silence = 5.0};
@@ -295,9 +327,12 @@ static int cmd_serve(int argc, char **argv)
     tkp_counts *counts = tkp_counts_new();
     tkc_driver *drv = NULL;
     tkp_server *srv = NULL;
+    serve_values values = {0};
     int rc = counts ? tkc_core_open(&co, &core) : -ENOMEM;
     if (rc == 0)
         rc = tkc_core_subscribe(core, tkp_counts_consumer(counts));
+    if (rc == 0)
+        rc = values_open(&values, core);
 #ifdef SERVE_TASKS
     tkc_tasks *tasks = rc == 0 ? tkc_tasks_new() : NULL;
     if (rc == 0 && !tasks)
@@ -348,6 +383,7 @@ static int cmd_serve(int argc, char **argv)
             uint64_t t0 = tkc_now_ns();
             tkp_snapshot *s = tkp_server_build(srv);
             tkp_counts_snapshot(counts, s, t0);
+            values_add(&values, s, t0);
 #ifdef SERVE_TASKS
             add_tasks(tasks, s);
 #endif
@@ -365,6 +401,7 @@ out:
     tkc_core_close(core);
     status = serve_otlp_stop(&otlp, status);
     tkp_counts_free(counts);
+    values_close(&values);
 #ifdef SERVE_TASKS
     tkc_tasks_free(tasks);
 #endif

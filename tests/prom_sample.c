@@ -1,5 +1,5 @@
 /* prom_sample.c — writes a hand-made snapshot (two processes, awkward label values, timers with
- * and without latency, points, 15 task types so that top-k and `other` show) as /metrics would:
+ * and without latency, points, counters, a gauge, a stage, resources, 15 task types so that top-k and `other` show) as /metrics would:
  * `prom_sample text` or `prom_sample openmetrics` on stdout, for promtool and the OpenMetrics
  * parser in test_serve.sh. */
 #include <stdio.h>
@@ -28,6 +28,14 @@ int main(int argc, char **argv)
         t->has_latency = 1;
         tkp_snapshot_add_points(&s, proc, "ffi.send", 9);
     }
+    tkp_snapshot_add_value(&s, 0, TKP_VAL_COUNTER, "gw.messages_in")->total = 1000;
+    tkp_snapshot_add_value(&s, 0, TKP_VAL_GAUGE, "queue \"depth\"")->value = -2;
+    tkp_snapshot_add_value(&s, 0, TKP_VAL_STAGE, "risk")->value = 1;
+    s.procs[0].have_res = s.procs[0].have_cs = 1;
+    s.procs[0].cpu_s = 0.25;
+    s.procs[0].rss_bytes = 1 << 20;
+    s.procs[0].threads = 4;
+    s.procs[0].voluntary_cs = 9;
     for (unsigned i = 0; i < 15; i++) {
         char fn[32];
         snprintf(fn, sizeof fn, "handler_%u", i);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_export.sh — `timekeeper export` of a recording in the three formats: the protobuf decoded
 # by protoc against the project's .proto, the JSON checked structurally, the CSV counted; a
-# malformed recording and an unknown schema refused with a message.
+# malformed recording and an unknown schema refused with a message; --live with spans and with
+# program counters and stages (the gateway) as counter tracks.
 # usage: test_export.sh BIN_DIR SOURCE_DIR
 set -eu
 BIN=$1
@@ -73,4 +74,28 @@ n=$(grep -c 'type: TYPE_SLICE_END' "$T/live.txt" || true)
 grep -q "^timekeeper export: $n spans" "$T/err" || fail "live summary: $(cat "$T/err")"
 /usr/bin/python3 "$SRC/tests/tools/check_trace_json.py" "$T/live.json" >"$T/json.out" \
     || fail "live chrome JSON: $(cat "$T/json.out")"
+# --live with program counters and stages (the gateway): counter tracks with samples as they change
+TK_DIR="$T/shm" TK_DISABLE_STAGES=risk "$BIN/gateway" --duration 3 --rate 2000 >/dev/null 2>&1 &
+gw=$!
+sleep 0.3
+TK_DIR="$T/shm" "$BIN/timekeeper" export --live --duration 0.5s -o "$T/gw.pftrace" 2>"$T/err" \
+    || fail "live gateway export: $(cat "$T/err")"
+TK_DIR="$T/shm" "$BIN/timekeeper" export --live --duration 0.3s --format csv -o "$T/gw.csv" \
+    2>>"$T/err" || fail "live gateway csv: $(cat "$T/err")"
+kill $gw 2>/dev/null || true
+wait $gw 2>/dev/null || true
+protoc --proto_path="$SRC/tests/data" --decode=perfetto.protos.Trace \
+    "$SRC/tests/data/perfetto_trace.proto" <"$T/gw.pftrace" >"$T/gw.txt" || fail "protoc: live gateway"
+grep -q 'name: "gw.messages_in"' "$T/gw.txt" || fail "live: no counter track gw.messages_in"
+grep -q 'name: "risk"' "$T/gw.txt" || fail "live: no stage track risk"
+nc=$(grep -c 'type: TYPE_COUNTER' "$T/gw.txt" || true)
+[ "$nc" -gt 10 ] || fail "live: only $nc counter samples"
+/usr/bin/python3 - "$T/gw.csv" <<'EOF' || fail "live csv counters"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+ins = [int(r["value"]) for r in rows if r["kind"] == "counter" and r["name"] == "gw.messages_in"]
+assert len(ins) > 5 and ins == sorted(ins) and len(set(ins)) == len(ins), ins[:20]
+stages = {r["name"]: r["value"] for r in rows if r["kind"] == "gauge"}
+assert stages == {"risk": "0", "publish": "1"}, stages   # written once each: they never change
+EOF
 echo "export: ok"

@@ -1,10 +1,11 @@
 /* test_prom.c — the exposition writer of `timekeeper serve` on hand-made snapshots: histogram
  * buckets at the fixed bounds, both formats, label escaping, top-k with `other`, content
- * negotiation and the /healthz rule. */
+ * negotiation, the /healthz rule, program counters, gauges, stages and /proc resources. */
 #include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "sink/prom/prom.h"
 
@@ -229,6 +230,69 @@ static void health_is_the_rule_of_check(void **state)
     tkp_snapshot_clear(&s);
 }
 
+static void counters_gauges_stages_and_resources_are_families_of_their_own(void **state)
+{
+    (void)state;
+    tkp_snapshot s = {0};
+    tkp_proc *p = tkp_snapshot_add_proc(&s, "gw", 42);
+    p->have_res = p->have_cs = 1;
+    p->cpu_s = 1.5;
+    p->rss_bytes = 4096000;
+    p->threads = 5;
+    p->voluntary_cs = 70;
+    p->involuntary_cs = 8;
+    tkp_snapshot_add_proc(&s, "no-proc-file", 43); /* have_res 0: no resource series */
+    tkp_snapshot_add_value(&s, 0, TKP_VAL_COUNTER, "gw.messages_in")->total = 12345678901ull;
+    tkp_snapshot_add_value(&s, 0, TKP_VAL_GAUGE, "gw.queue")->value = -3;
+    tkp_snapshot_add_value(&s, 0, TKP_VAL_STAGE, "risk")->value = 0;
+    tkp_snapshot_add_value(&s, 0, TKP_VAL_STAGE, "publish")->value = 1;
+    char *t = render(&s, TKP_TEXT, 10);
+    assert_non_null(strstr(t, "# TYPE timekeeper_program_total counter\n"));
+    assert_non_null(strstr(t, "\ntimekeeper_program_total{process=\"gw\",pid=\"42\","
+                              "counter=\"gw.messages_in\"} 12345678901\n"));
+    assert_non_null(strstr(t, "# TYPE timekeeper_program_value gauge\n"));
+    assert_non_null(strstr(t, "\ntimekeeper_program_value{process=\"gw\",pid=\"42\",gauge=\"gw.queue\"} -3\n"));
+    assert_non_null(strstr(t, "\ntimekeeper_stage_on{process=\"gw\",pid=\"42\",stage=\"risk\"} 0\n"));
+    assert_non_null(strstr(t, "\ntimekeeper_stage_on{process=\"gw\",pid=\"42\",stage=\"publish\"} 1\n"));
+    assert_true(value_of(t, "timekeeper_process_cpu_seconds_total{process=\"gw\",pid=\"42\"}") == 1.5);
+    assert_true(value_of(t, "timekeeper_process_resident_bytes{process=\"gw\",pid=\"42\"}") == 4096000);
+    assert_true(value_of(t, "timekeeper_process_threads{process=\"gw\",pid=\"42\"}") == 5);
+    assert_true(value_of(t, "timekeeper_process_context_switches_total{process=\"gw\",pid=\"42\","
+                            "kind=\"involuntary\"}") == 8);
+    assert_null(strstr(t, "timekeeper_process_threads{process=\"no-proc-file\""));
+    free(t);
+    t = render(&s, TKP_OPENMETRICS, 10);
+    assert_non_null(strstr(t, "# TYPE timekeeper_program counter\n"));
+    assert_non_null(strstr(t, "# UNIT timekeeper_process_cpu_seconds seconds\n"));
+    assert_non_null(strstr(t, "# UNIT timekeeper_process_resident_bytes bytes\n"));
+    free(t);
+    tkp_snapshot_clear(&s);
+}
+
+static void resources_are_read_from_proc_at_most_once_per_age(void **state)
+{
+    (void)state;
+    tkp_resources *r = tkp_resources_new(1000000000ull);
+    assert_non_null(r);
+    tkp_snapshot s = {0};
+    tkp_snapshot_add_proc(&s, "me", (int)getpid());
+    assert_int_equal(tkp_resources_fill(r, &s, 5000000000ull), 0);
+    assert_true(s.procs[0].have_res);
+    assert_true(s.procs[0].rss_bytes > 0);
+    assert_true(s.procs[0].threads >= 1);
+    for (uint64_t t = 5000000000ull; t < 6000000000ull; t += 100000000ull) {
+        tkp_snapshot_reset(&s);
+        tkp_snapshot_add_proc(&s, "me", (int)getpid());
+        assert_int_equal(tkp_resources_fill(r, &s, t), 0);
+        assert_true(s.procs[0].have_res); /* the cached sample */
+    }
+    assert_u64_equal(1, tkp_resources_reads(r), "one read within the second");
+    assert_int_equal(tkp_resources_fill(r, &s, 6000000000ull), 0);
+    assert_u64_equal(2, tkp_resources_reads(r), "a new read once the sample is a second old");
+    tkp_snapshot_clear(&s);
+    tkp_resources_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +304,8 @@ int main(void)
         cmocka_unit_test(label_values_escape_backslash_quote_and_newline),
         cmocka_unit_test(accept_header_chooses_the_format),
         cmocka_unit_test(health_is_the_rule_of_check),
+        cmocka_unit_test(counters_gauges_stages_and_resources_are_families_of_their_own),
+        cmocka_unit_test(resources_are_read_from_proc_at_most_once_per_age),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -182,8 +182,17 @@ static void the_schema_holds_what_was_written(void **state)
         hist_record(h, v);
     assert_int_equal(tk_recdb_add_interval(db, "interval", 0, 1000000000, 7, 1.0, &iv), 0);
     assert_int_equal(tk_recdb_add_stat(db, iv, timer, "processing", h, 2), 0);
+    int64_t ctr, gauge;
+    assert_int_equal(tk_recdb_add_name(db, proc, 7, "counter", "in", &ctr), 0);
+    assert_int_equal(tk_recdb_add_name(db, proc, 8, "gauge", "depth", &gauge), 0);
+    assert_int_equal(tk_recdb_counter(db, iv, ctr, 900, 1ull << 40, 12), 0);
+    assert_int_equal(tk_recdb_gauge(db, iv, gauge, 900, -5), 0);
+    tk_recdb_res res = {.seconds = 1.0, .cpu_pct = 150.0, .rss_bytes = 1 << 20, .threads = 3,
+                        .cores = 2, .voluntary_cs = 7, .involuntary_cs = 1,
+                        .read_bytes = TK_RECDB_NONE, .write_bytes = TK_RECDB_NONE};
+    assert_int_equal(tk_recdb_resources(db, iv, proc, &res), 0);
     assert_int_equal(tk_recdb_update_process(db, proc, "normal", 999, 3005, 0), 0);
-    tu_expect_eq("rows counted", 3000 + 6 + 4 + 2 + 2 + 1 + 1 + 1 + 1 + 1, tk_recdb_rows(db));
+    tu_expect_eq("rows counted", 3000 + 6 + 4 + 2 + 2 + 1 + 1 + 1 + 1 + 1 + 5, tk_recdb_rows(db));
     assert_int_equal(tk_recdb_close(db, "finished"), 0);
 
     sqlite3 *r = open_ro(path);
@@ -219,6 +228,14 @@ static void the_schema_holds_what_was_written(void **state)
     tu_expect_eq("every file_open is kept", 2,
                  query_i64(r, "SELECT count(*) FROM calls WHERE callback = 'file_open'"));
     tu_expect_eq("stats count", hist_count(h), query_i64(r, "SELECT count FROM stats"));
+    tu_expect_eq("a counter's total", 1ull << 40,
+                 query_i64(r, "SELECT total FROM counters WHERE delta = 12 AND ns = 900"));
+    tu_expect_eq("a negative gauge", 1,
+                 query_i64(r, "SELECT count(*) FROM gauges WHERE value = -5.0"));
+    tu_expect_eq("resources, unreadable I/O as NULL", 1,
+                 query_i64(r, "SELECT count(*) FROM resources WHERE cpu_pct = 150.0 AND"
+                              " rss_bytes = 1048576 AND threads = 3 AND voluntary_cs = 7 AND"
+                              " read_bytes IS NULL AND write_bytes IS NULL"));
     tu_expect_eq("stats p99", hist_quantile(h, 0.99), query_i64(r, "SELECT p99_ns FROM stats"));
 
     /* the histogram blob: encoding 1, and its counts add up */

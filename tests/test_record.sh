@@ -1,6 +1,7 @@
 #!/bin/sh
 # test_record.sh — `timekeeper record` against the real event-pipeline example: the documented
-# tables hold every component call, event, raw span and window; summary.py prints the reference's
+# tables hold every component call, event, raw span and window; the gateway's counters, stages
+# and resources fill theirs per interval; summary.py prints the reference's
 # summary; an existing file is kept; a recorder killed with SIGKILL and one that meets a full disk
 # leave files that pass integrity_check.
 # Usage: test_record.sh BIN_DIR SOURCE_DIR
@@ -93,6 +94,41 @@ for name, cols in re.findall(r"`(\w+)\(([^)`]*)\)", doc):
     assert documented == actual, (name, documented, actual)
 undocumented = {t for t in tables if t not in seen and t not in ("timers", "labels", "components")}
 assert not undocumented, undocumented
+EOF
+
+# 1c. the gateway's counters, stages and resources, per interval: deltas add up to the total
+# window's, every message counted in and out, one stage switched off, CPU and RSS from /proc
+TK_DISABLE_STAGES=risk "$BIN/timekeeper" record -q --interval 0.3 -o "$T/gw.db" -- \
+    "$BIN/gateway" --duration 1.5 --rate 2000 > "$T/gw.out" 2> "$T/gw.err" || fail "record gateway: $(cat "$T/gw.err")"
+$PY - "$T/gw.db" <<'EOF' || fail "the gateway's counters, gauges and resources"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+def rows(q, *a): return db.execute(q, a).fetchall()
+for counter in ("gw.messages_in", "gw.published"):
+    iv = rows("SELECT c.total, c.delta FROM counters c JOIN names n ON n.id = c.name"
+              " JOIN intervals i ON i.id = c.interval WHERE n.name = ? AND n.kind = 'counter'"
+              " AND i.window = 'interval' ORDER BY i.id", counter)
+    assert len(iv) >= 3, (counter, iv)
+    totals = [t for t, _ in iv]
+    assert totals == sorted(totals), totals
+    (tot, tdelta), = rows("SELECT c.total, c.delta FROM counters c JOIN names n ON n.id = c.name"
+                          " JOIN intervals i ON i.id = c.interval WHERE n.name = ?"
+                          " AND i.window = 'total'", counter)
+    assert sum(d for _, d in iv) == tdelta, (counter, iv, tdelta)
+    assert tot == totals[-1] and tot >= 2000, (counter, tot)   # 1.5 s at 2000/s
+    assert tdelta <= tot, (tdelta, tot)
+stages = dict(rows("SELECT n.name, g.value FROM gauges g JOIN names n ON n.id = g.name"
+                   " JOIN intervals i ON i.id = g.interval WHERE n.kind = 'stage'"
+                   " AND i.window = 'total'"))
+assert stages == {"risk": 0.0, "publish": 1.0}, stages
+res = rows("SELECT r.cpu_pct, r.rss_bytes, r.threads, r.cores, r.seconds FROM resources r"
+           " JOIN intervals i ON i.id = r.interval WHERE i.window = 'interval'")
+assert len(res) >= 3, res
+assert all(rss > 0 and thr >= 4 and cores >= 1 and s > 0 and cpu >= 0
+           for cpu, rss, thr, cores, s in res), res
+assert sum(cpu for cpu, *_ in res) > 0, res
+assert len(rows("SELECT * FROM resources r JOIN intervals i ON i.id = r.interval"
+                " WHERE i.window = 'total'")) == 1
 EOF
 
 # 2. summary.py: absolute, the callbacks per component with __ALL__, the per-event table

@@ -58,6 +58,8 @@ by_fn = {s.labels["function"]: s.value for s in ewc.samples if s.name.endswith("
 assert len(by_fn) == 11, sorted(by_fn)       # top 10 and other
 assert abs(sum(by_fn.values()) - 0.002 * sum(range(1, 16))) < 1e-9, by_fn
 assert abs(by_fn["other"] - 0.002 * (1 + 2 + 3 + 4 + 5)) < 1e-9, by_fn["other"]
+assert [s.value for s in fams["timekeeper_program_value"].samples] == [-2]
+assert fams["timekeeper_process_resident_bytes"].unit == "bytes"
 names = {s.labels["process"] for s in fams["timekeeper_process_up"].samples}
 assert 'gate"way\\\n' in names, names
 print("sample: %d families parsed, top-k and other sum true" % len(fams))
@@ -97,13 +99,27 @@ fams = {f.name: f for f in text_string_to_metric_families(text)}
 for name, typ in [("timekeeper_timer_processing_seconds", "histogram"),
                   ("timekeeper_timer_latency_seconds", "histogram"),
                   ("timekeeper_records_lost", "counter"), ("timekeeper_process_up", "gauge"),
-                  ("timekeeper_process_silence_seconds", "gauge")]:
+                  ("timekeeper_process_silence_seconds", "gauge"),
+                  ("timekeeper_program", "counter"), ("timekeeper_program_value", "gauge"),
+                  ("timekeeper_stage_on", "gauge"), ("timekeeper_process_cpu_seconds", "counter"),
+                  ("timekeeper_process_resident_bytes", "gauge"),
+                  ("timekeeper_process_threads", "gauge"),
+                  ("timekeeper_process_context_switches", "counter")]:
     assert name in fams, "missing family %s in %s" % (name, sorted(fams))
     assert fams[name].type == typ, "%s is %s, not %s" % (name, fams[name].type, typ)
 assert fams["timekeeper_timer_processing_seconds"].unit == "seconds"
 counts = [s for s in fams["timekeeper_timer_processing_seconds"].samples
           if s.name.endswith("_count") and s.labels["timer"] == "gw.risk"]
 assert counts and counts[0].value > 0, counts
+ctr = {s.labels["counter"]: s.value for s in fams["timekeeper_program"].samples}
+assert ctr.get("gw.messages_in", 0) > 0 and "gw.published" in ctr, ctr
+stages = {s.labels["stage"]: s.value for s in fams["timekeeper_stage_on"].samples}
+assert stages == {"risk": 1, "publish": 1}, stages
+assert fams["timekeeper_process_cpu_seconds"].unit == "seconds"
+assert fams["timekeeper_process_resident_bytes"].samples[0].value > 0
+assert fams["timekeeper_process_threads"].samples[0].value >= 4   # main and four actors
+kinds = {s.labels["kind"] for s in fams["timekeeper_process_context_switches"].samples}
+assert kinds == {"voluntary", "involuntary"}, kinds
 print("openmetrics: %d families parsed" % len(fams))
 EOF
     code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")

@@ -1,5 +1,5 @@
-/* trace.c — the live trace export consumer (sink/trace.h): spans, points and processes from the
- * core's event stream to the Perfetto, Chrome JSON or CSV writer. */
+/* trace.c — the live trace export consumer (sink/trace.h): spans, points, processes and counter
+ * samples (program counters, gauges, stages) from the core's event stream to the Perfetto, Chrome JSON or CSV writer. */
 #include "sink/trace.h"
 
 #include <errno.h>
@@ -24,7 +24,17 @@ typedef struct tr_proc {
     size_t nrings;
     uint64_t *iids;   /* per name id: interned name, 0: not yet */
     size_t niids;
+    struct tr_value *vals; /* per name id: the counter track of a counter, gauge or stage */
+    size_t nvals;
 } tr_proc;
+
+/* A counter, gauge or stage: its track and the last value written (a sample is written when the
+ * value changes, so a quiet counter costs nothing however often the core polls it). */
+typedef struct tr_value {
+    uint64_t uuid;    /* Perfetto counter track, 0: not yet */
+    int64_t last;
+    int written;
+} tr_value;
 
 struct tk_trace {
     tk_trace_format format;
@@ -34,7 +44,7 @@ struct tk_trace {
     tkc_consumer cons;
     tr_proc *procs;
     size_t nprocs, cap;
-    uint64_t spans, points, lost;
+    uint64_t spans, points, lost, samples;
     int oom;
 };
 
@@ -78,6 +88,7 @@ static void on_gone(void *ctx, const tkc_proc *p)
         return;
     free(tp->rings);
     free(tp->iids);
+    free(tp->vals);
     *tp = t->procs[--t->nprocs];
 }
 
@@ -224,6 +235,51 @@ static void on_loss(void *ctx, const tkc_proc *p, const tkc_loss *l)
         t->lost += (uint64_t)l->count;
 }
 
+/* A counter's total or a gauge's or stage's value (core/decode-counter.h) as a counter sample on
+ * a counter track of the process, when it changed. Cost: an array look-up per poll and name. */
+static void on_event(void *ctx, const tkc_proc *p, const tkc_event *e)
+{
+    tk_trace *t = ctx;
+    if (e->kind != TKC_EV_COUNTER && e->kind != TKC_EV_GAUGE)
+        return;
+    tr_proc *tp = find(t, p);
+    if (!tp)
+        return;
+    if (e->name >= tp->nvals) {
+        size_t n = (size_t)e->name + 1 > tp->nvals * 2 ? (size_t)e->name + 1 : tp->nvals * 2;
+        tr_value *q = realloc(tp->vals, n * sizeof *q);
+        if (!q) {
+            t->oom = 1;
+            return;
+        }
+        memset(q + tp->nvals, 0, (n - tp->nvals) * sizeof *q);
+        tp->vals = q;
+        tp->nvals = n;
+    }
+    tr_value *v = &tp->vals[e->name];
+    int64_t value = (int64_t)e->a;
+    if (v->written && v->last == value)
+        return;
+    v->written = 1;
+    v->last = value;
+    t->samples++;
+    const char *name = tkc_proc_name(p, e->name);
+    if (t->pf) {
+        if (!v->uuid)
+            v->uuid = tk_perfetto_counter_track(
+                t->pf, tp->uuid, *name ? name : "?",
+                e->kind == TKC_EV_COUNTER ? TK_PERFETTO_UNIT_COUNT : TK_PERFETTO_UNIT_NONE);
+        if (v->uuid)
+            tk_perfetto_counter_int(t->pf, v->uuid, e->mono_ns, value);
+    } else if (t->ch) {
+        tk_chrome_counter(t->ch, p->pid, name, e->mono_ns, (double)value);
+    } else {
+        fprintf(t->out, "%s,%d,,", e->kind == TKC_EV_COUNTER ? "counter" : "gauge", p->pid);
+        csv_name(t->out, name);
+        fprintf(t->out, ",%" PRIu64 ",,,,,,,%" PRId64 "\n", e->mono_ns, value);
+    }
+}
+
 int tk_trace_open(FILE *out, tk_trace_format format, int flows, tk_trace **tp)
 {
     tk_trace *t = calloc(1, sizeof *t);
@@ -243,7 +299,8 @@ int tk_trace_open(FILE *out, tk_trace_format format, int flows, tk_trace **tp)
         return rc;
     }
     t->cons = (tkc_consumer){.ctx = t, .proc_appeared = on_appeared, .proc_gone = on_gone,
-                             .spans = on_spans, .point = on_point, .loss = on_loss};
+                             .spans = on_spans, .point = on_point, .loss = on_loss,
+                             .event = on_event};
     *tp = t;
     return 0;
 }
@@ -272,8 +329,14 @@ int tk_trace_close(tk_trace *t)
     for (size_t i = 0; i < t->nprocs; i++) {
         free(t->procs[i].rings);
         free(t->procs[i].iids);
+        free(t->procs[i].vals);
     }
     free(t->procs);
     free(t);
     return rc;
+}
+
+uint64_t tk_trace_samples(const tk_trace *t)
+{
+    return t->samples;
 }

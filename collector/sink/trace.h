@@ -1,6 +1,7 @@
 /* sink/trace.h — live trace export: an event consumer (core/events.h) that writes what the core
  * reads as a Perfetto protobuf trace, Trace Event JSON or CSV through sink/perfetto.h and
- * sink/chrome.h. Memory: a little per process, thread and name, never per event. One thread. */
+ * sink/chrome.h, with program counters, gauges and stages as counter tracks (a sample when the
+ * value changes). Memory: a little per process, thread and name, never per event. One thread. */
 #ifndef TK_SINK_TRACE_H
 #define TK_SINK_TRACE_H
 
@@ -20,6 +21,8 @@ int tk_trace_open(FILE *out, tk_trace_format format, int flows, tk_trace **t);
 const tkc_consumer *tk_trace_consumer(tk_trace *t);
 /* Spans, points and lost records seen so far. */
 void tk_trace_counts(const tk_trace *t, uint64_t *spans, uint64_t *points, uint64_t *lost);
+/* Counter samples written so far (program counters, gauges and stages, one per change). */
+uint64_t tk_trace_samples(const tk_trace *t);
 /* Ends the document, flushes and frees t. Returns 0 or a negative errno of a failed write. */
 int tk_trace_close(tk_trace *t);
 

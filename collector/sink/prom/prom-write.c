@@ -26,7 +26,7 @@ const uint64_t tkp_bounds_ns[TKP_NBOUNDS] = {
 /* ---- snapshot ---------------------------------------------------------------------------------- */
 void tkp_snapshot_reset(tkp_snapshot *s)
 {
-    s->nprocs = s->ntimers = s->npoints = s->ntasks = 0;
+    s->nprocs = s->ntimers = s->npoints = s->ntasks = s->nvalues = 0;
     s->have_tasks = 0;
     s->build_s = 0;
 }
@@ -37,6 +37,7 @@ void tkp_snapshot_clear(tkp_snapshot *s)
     free(s->timers);
     free(s->points);
     free(s->tasks);
+    free(s->values);
     memset(s, 0, sizeof *s);
 }
 
@@ -106,6 +107,17 @@ tkp_task *tkp_snapshot_add_task(tkp_snapshot *s, size_t proc, const char *functi
     }
     s->have_tasks = 1;
     return t;
+}
+
+tkp_value *tkp_snapshot_add_value(tkp_snapshot *s, size_t proc, int kind, const char *name)
+{
+    tkp_value *v = grow((void **)&s->values, &s->nvalues, &s->cap_values, sizeof *v);
+    if (v) {
+        v->proc = proc;
+        v->kind = kind;
+        copy_name(v->name, sizeof v->name, name);
+    }
+    return v;
 }
 
 /* ---- histograms at the fixed bounds ------------------------------------------------------------ */
@@ -461,6 +473,69 @@ static void processes(writer *w)
     sample_u64(w, "timekeeper_processes", "", live);
 }
 
+/* Counters, gauges and stages of the program, then its resources. */
+static void program_values(writer *w)
+{
+    const tkp_snapshot *s = w->s;
+    static const char *const fam[] = {"timekeeper_program", "timekeeper_program_value",
+                                      "timekeeper_stage_on"};
+    static const char *const key[] = {"counter", "gauge", "stage"};
+    static const char *const help[] = {
+        "A program counter (tk_counter_add): its total since the process started.",
+        "A program gauge (tk_gauge_set): its latest value.",
+        "A pipeline stage of the program (tk_stage): 1 on, 0 switched off."};
+    for (int k = TKP_VAL_COUNTER; k <= TKP_VAL_STAGE; k++) {
+        family(w, fam[k], k == TKP_VAL_COUNTER ? COUNTER : GAUGE, NULL, help[k]);
+        for (size_t i = 0; i < s->nvalues; i++) {
+            const tkp_value *v = &s->values[i];
+            if (v->kind != k)
+                continue;
+            proc_labels(w, v->proc);
+            label(w, key[k], v->name);
+            if (k == TKP_VAL_COUNTER) {
+                sample_u64(w, fam[k], "_total", v->total);
+            } else {
+                series_name(w, fam[k], "", NULL);
+                putf(w->b, " %lld\n", (long long)v->value);
+            }
+        }
+    }
+    family(w, "timekeeper_process_cpu_seconds", COUNTER, "seconds",
+           "CPU time (user + system) the process used since it started, from /proc.");
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i].have_res) {
+            proc_labels(w, i);
+            sample_double(w, "timekeeper_process_cpu_seconds", "_total", s->procs[i].cpu_s);
+        }
+    family(w, "timekeeper_process_resident_bytes", GAUGE, "bytes",
+           "Resident set size of the process, from /proc.");
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i].have_res) {
+            proc_labels(w, i);
+            sample_u64(w, "timekeeper_process_resident_bytes", "", s->procs[i].rss_bytes);
+        }
+    family(w, "timekeeper_process_threads", GAUGE, NULL, "Threads of the process, from /proc.");
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i].have_res) {
+            proc_labels(w, i);
+            sample_u64(w, "timekeeper_process_threads", "", s->procs[i].threads);
+        }
+    family(w, "timekeeper_process_context_switches", COUNTER, NULL,
+           "Context switches of the process's threads since it started, voluntary (it waited) "
+           "or involuntary (preempted), from /proc.");
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (s->procs[i].have_res && s->procs[i].have_cs) {
+            proc_labels(w, i);
+            label(w, "kind", "voluntary");
+            sample_u64(w, "timekeeper_process_context_switches", "_total",
+                       s->procs[i].voluntary_cs);
+            proc_labels(w, i);
+            label(w, "kind", "involuntary");
+            sample_u64(w, "timekeeper_process_context_switches", "_total",
+                       s->procs[i].involuntary_cs);
+        }
+}
+
 /* ---- task types: top-k per process and `other` ------------------------------------------------- */
 static int by_weight(const void *a, const void *b)
 {
@@ -595,6 +670,7 @@ int tkp_write(tkp_buf *b, const tkp_snapshot *s, tkp_format f, unsigned top_k)
     reserve(b, 4096 + s->ntimers * 6000);
     timers(&w);
     processes(&w);
+    program_values(&w);
     if (s->have_tasks)
         tasks(&w, top_k);
     w.labels.len = 0;

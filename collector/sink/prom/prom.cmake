@@ -1,7 +1,8 @@
 # The Prometheus exposition: its writer needs nothing; the HTTP server of `timekeeper serve` needs
 # libmicrohttpd (Debian libmicrohttpd-dev). Without it, `serve` says it was built without it.
 target_sources(tkcollector PRIVATE ${CMAKE_CURRENT_LIST_DIR}/prom-write.c
-                                   ${CMAKE_CURRENT_LIST_DIR}/prom-counts.c)
+                                   ${CMAKE_CURRENT_LIST_DIR}/prom-counts.c
+                                   ${CMAKE_CURRENT_LIST_DIR}/prom-values.c)
 pkg_check_modules(MICROHTTPD IMPORTED_TARGET libmicrohttpd)
 if(MICROHTTPD_FOUND)
   target_sources(tkcollector PRIVATE ${CMAKE_CURRENT_LIST_DIR}/prom-serve.c)

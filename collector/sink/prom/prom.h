@@ -39,7 +39,26 @@ typedef struct tkp_proc {
     uint64_t lost;        /* records overwritten while attached (overruns) */
     uint64_t dropped;     /* records the producer dropped (no ring, no space, names full) */
     uint64_t corrupt;     /* records skipped as malformed or of an unknown type */
+    /* resources, from /proc (tkp_snapshot_add_resources) */
+    int have_res;         /* nonzero: the fields below were sampled */
+    int have_cs;          /* nonzero: the context switches were readable */
+    double cpu_s;         /* user + system CPU time since the process started, seconds */
+    uint64_t rss_bytes;
+    uint64_t threads;
+    uint64_t voluntary_cs, involuntary_cs;
 } tkp_proc;
+
+/* The kinds of a program value (tkp_value.kind). */
+enum { TKP_VAL_COUNTER = 0, TKP_VAL_GAUGE = 1, TKP_VAL_STAGE = 2 };
+
+/* One counter, gauge or stage of one process (tk_counter_add, tk_gauge_set, tk_stage). */
+typedef struct tkp_value {
+    size_t proc;        /* index into tkp_snapshot.procs */
+    int kind;           /* TKP_VAL_* */
+    char name[64];
+    uint64_t total;     /* counter: its total since the process started */
+    int64_t value;      /* gauge: its value; stage: 1 on, 0 off */
+} tkp_value;
 
 /* One timer of one process. */
 typedef struct tkp_timer {
@@ -78,6 +97,8 @@ typedef struct tkp_snapshot {
     size_t npoints, cap_points;
     tkp_task *tasks;
     size_t ntasks, cap_tasks;
+    tkp_value *values;
+    size_t nvalues, cap_values;
     int have_tasks;     /* nonzero: task metrics are exported (even with no task yet) */
     double build_s;     /* how long the snapshot took to take, seconds (exported) */
 } tkp_snapshot;
@@ -94,6 +115,7 @@ tkp_points *tkp_snapshot_add_points(tkp_snapshot *s, size_t proc, const char *la
                                     uint64_t count);
 tkp_task *tkp_snapshot_add_task(tkp_snapshot *s, size_t proc, const char *function,
                                 const char *file, unsigned line);
+tkp_value *tkp_snapshot_add_value(tkp_snapshot *s, size_t proc, int kind, const char *name);
 
 /* Adds the values of h (ns) into out at the fixed bounds (a value counts at a bound when its
  * whole histogram bucket lies at or below it: exact within the histogram's 1/2048). Adding the
@@ -118,6 +140,26 @@ const struct tkc_consumer *tkp_counts_consumer(tkp_counts *c);
 /* Appends every process, timer and label seen so far to s, with health as of now_ns
  * (CLOCK_MONOTONIC). On the driver's thread. Returns 0 or -ENOMEM. */
 int tkp_counts_snapshot(const tkp_counts *c, tkp_snapshot *s, uint64_t now_ns);
+
+/* ---- counters, gauges, stages and resources (sink/prom/prom-values.c) --------------------------
+ * Program values come from the counter aggregator (agg/counters.h), resources from /proc
+ * (core/procstat.h), sampled at most once a second per process whatever the scrape rate. */
+struct tka_counters;
+/* Appends every counter, gauge and stage of t to s, each under the snapshot process of the same
+ * pid (values of a process not in s are skipped). On the driver's thread. Returns 0 or -ENOMEM. */
+int tkp_snapshot_add_values(tkp_snapshot *s, const struct tka_counters *t);
+
+/* The resource samples serve keeps: one per pid, renewed when older than min_age_ns. */
+typedef struct tkp_resources tkp_resources;
+/* Returns a new cache, NULL when out of memory. min_age_ns 0: one second. */
+tkp_resources *tkp_resources_new(uint64_t min_age_ns);
+void tkp_resources_free(tkp_resources *r);
+/* Fills the resource fields of every live process of s (now_ns: CLOCK_MONOTONIC), reading
+ * /proc/<pid> only for a sample older than the cache's minimum age (cost: ~3 small reads per
+ * process and second). An exited process keeps its last sample. Returns 0 or -ENOMEM. */
+int tkp_resources_fill(tkp_resources *r, tkp_snapshot *s, uint64_t now_ns);
+/* /proc reads done so far (tests). */
+uint64_t tkp_resources_reads(const tkp_resources *r);
 
 /* A growable text buffer. */
 typedef struct tkp_buf {

@@ -46,10 +46,15 @@ static const char schema_sql[] =
     " dur_ns INTEGER, status INTEGER, event INTEGER);"
     "CREATE TABLE events(id INTEGER PRIMARY KEY, process INTEGER, thread INTEGER, sequence INTEGER,"
     " event INTEGER, completed INTEGER, start_ns INTEGER, dur_ns INTEGER);"
-    "CREATE TABLE counters(id INTEGER PRIMARY KEY, name INTEGER, thread INTEGER, ns INTEGER,"
-    " total INTEGER);"
-    "CREATE TABLE gauges(id INTEGER PRIMARY KEY, name INTEGER, thread INTEGER, ns INTEGER,"
-    " value REAL);"
+    "CREATE TABLE counters(id INTEGER PRIMARY KEY, interval INTEGER REFERENCES intervals(id),"
+    " name INTEGER REFERENCES names(id), thread INTEGER, ns INTEGER, total INTEGER, delta INTEGER);"
+    "CREATE TABLE gauges(id INTEGER PRIMARY KEY, interval INTEGER REFERENCES intervals(id),"
+    " name INTEGER REFERENCES names(id), thread INTEGER, ns INTEGER, value REAL);"
+    "CREATE TABLE resources(interval INTEGER REFERENCES intervals(id),"
+    " process INTEGER REFERENCES processes(id), seconds REAL, cpu_pct REAL, user_pct REAL,"
+    " sys_pct REAL, rss_bytes INTEGER, threads INTEGER, cores INTEGER, voluntary_cs INTEGER,"
+    " involuntary_cs INTEGER, read_bytes INTEGER, write_bytes INTEGER,"
+    " PRIMARY KEY(interval, process));"
     "CREATE TABLE task_stats(interval INTEGER, name INTEGER, calls INTEGER, exec_ns INTEGER,"
     " exec_children_ns INTEGER, max_slice_ns INTEGER, wall_ns INTEGER, stillborn INTEGER);"
     "CREATE TABLE task_events(id INTEGER PRIMARY KEY, name INTEGER, thread INTEGER, ns INTEGER,"
@@ -57,7 +62,7 @@ static const char schema_sql[] =
 
 enum {
     ST_PROCESS, ST_PROCESS_UPDATE, ST_THREAD, ST_NAME, ST_BLOCK, ST_POINT, ST_LOSS, ST_CALL,
-    ST_EVENT, ST_INTERVAL, ST_STAT, ST_META, ST_COUNT
+    ST_EVENT, ST_INTERVAL, ST_STAT, ST_META, ST_COUNTER, ST_GAUGE, ST_RESOURCES, ST_COUNT
 };
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_PROCESS] = "INSERT INTO processes(pid, name, cmdline, segment, clock_source, start_real_ns,"
@@ -81,6 +86,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_STAT] = "INSERT INTO stats(interval, timer, kind, count, min_ns, max_ns, avg_ns, p50_ns,"
                 " p90_ns, p99_ns, p999_ns, clamped, lost, hist) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)",
+    [ST_COUNTER] = "INSERT INTO counters(interval, name, ns, total, delta) VALUES(?,?,?,?,?)",
+    [ST_GAUGE] = "INSERT INTO gauges(interval, name, ns, value) VALUES(?,?,?,?)",
+    [ST_RESOURCES] = "INSERT INTO resources(interval, process, seconds, cpu_pct, user_pct,"
+                     " sys_pct, rss_bytes, threads, cores, voluntary_cs, involuntary_cs,"
+                     " read_bytes, write_bytes) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
 };
 
 /* What the writer keeps per thread: its process, its open span block, its open events. */
@@ -584,6 +594,60 @@ int tk_recdb_add_interval(tk_recdb *r, const char *window, uint64_t start_mono_n
     rc = row_done(r, s, "writing an interval");
     *id = sqlite3_last_insert_rowid(r->db);
     return rc;
+}
+
+int tk_recdb_counter(tk_recdb *r, int64_t interval, int64_t name, uint64_t ns, uint64_t total,
+                     uint64_t delta)
+{
+    int rc = row_begin(r);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s = r->st[ST_COUNTER];
+    sqlite3_bind_int64(s, 1, interval);
+    sqlite3_bind_int64(s, 2, name);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)ns);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)total);
+    sqlite3_bind_int64(s, 5, (sqlite3_int64)delta);
+    return row_done(r, s, "writing a counter");
+}
+
+int tk_recdb_gauge(tk_recdb *r, int64_t interval, int64_t name, uint64_t ns, int64_t value)
+{
+    int rc = row_begin(r);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s = r->st[ST_GAUGE];
+    sqlite3_bind_int64(s, 1, interval);
+    sqlite3_bind_int64(s, 2, name);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)ns);
+    sqlite3_bind_double(s, 4, (double)value);
+    return row_done(r, s, "writing a gauge");
+}
+
+int tk_recdb_resources(tk_recdb *r, int64_t interval, int64_t process, const tk_recdb_res *v)
+{
+    int rc = row_begin(r);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s = r->st[ST_RESOURCES];
+    sqlite3_bind_int64(s, 1, interval);
+    sqlite3_bind_int64(s, 2, process);
+    sqlite3_bind_double(s, 3, v->seconds);
+    sqlite3_bind_double(s, 4, v->cpu_pct);
+    sqlite3_bind_double(s, 5, v->user_pct);
+    sqlite3_bind_double(s, 6, v->sys_pct);
+    sqlite3_bind_int64(s, 7, (sqlite3_int64)v->rss_bytes);
+    sqlite3_bind_int64(s, 8, v->threads);
+    sqlite3_bind_int64(s, 9, v->cores);
+    for (int i = 0; i < 4; i++) {
+        uint64_t x = i == 0 ? v->voluntary_cs : i == 1 ? v->involuntary_cs
+                   : i == 2 ? v->read_bytes : v->write_bytes;
+        if (x == TK_RECDB_NONE)
+            sqlite3_bind_null(s, 10 + i);
+        else
+            sqlite3_bind_int64(s, 10 + i, (sqlite3_int64)x);
+    }
+    return row_done(r, s, "writing resources");
 }
 
 /* The histogram in encoding 1 (agg/hist.h: hist_encode), into *buf grown as needed. Returns its

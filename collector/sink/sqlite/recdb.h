@@ -97,6 +97,21 @@ int tk_recdb_add_interval(tk_recdb *db, const char *window, uint64_t start_mono_
 int tk_recdb_add_stat(tk_recdb *db, int64_t interval, int64_t timer, const char *kind,
                       const hist *h, uint64_t lost);
 
+/* A counter's (names.id) total and its delta over window interval, read at ns. */
+int tk_recdb_counter(tk_recdb *db, int64_t interval, int64_t name, uint64_t ns, uint64_t total,
+                     uint64_t delta);
+/* A gauge's or stage's (names.id) value at the end of window interval, read at ns. */
+int tk_recdb_gauge(tk_recdb *db, int64_t interval, int64_t name, uint64_t ns, int64_t value);
+/* The resources of process (processes.id) over window interval (core/procstat.h's rates);
+ * counts TK_RECDB_NONE are written as NULL (the /proc file was not readable). */
+typedef struct tk_recdb_res {
+    double seconds, cpu_pct, user_pct, sys_pct;
+    uint64_t rss_bytes;
+    uint32_t threads, cores;
+    uint64_t voluntary_cs, involuntary_cs, read_bytes, write_bytes;
+} tk_recdb_res;
+int tk_recdb_resources(tk_recdb *db, int64_t interval, int64_t process, const tk_recdb_res *v);
+
 /* Rows written so far (span rows count one per span), and the bytes of the file and its WAL. */
 uint64_t tk_recdb_rows(const tk_recdb *db);
 /* Rows in the file as of the last successful commit. */

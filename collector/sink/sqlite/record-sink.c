@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/component.h"
+#include "core/procstat.h"
 #include "format/segment.h"
 #include "sink/sqlite/recdb.h"
 
@@ -16,8 +17,25 @@ typedef struct ring_map {
     int64_t id;       /* threads.id, 0: none yet */
 } ring_map;
 
+/* One counter, gauge or stage of a process, as the recording last saw it. */
+typedef struct rval {
+    uint32_t id;      /* name id */
+    int counter;      /* 1: a counter, 0: a gauge or stage */
+    uint64_t total;   /* counter: its latest total */
+    uint64_t base_iv; /* counter: its total when the interval began */
+    uint64_t base_all;/* counter: its total when the recording began */
+    int64_t value;    /* gauge, stage */
+    uint64_t ns;      /* when read */
+} rval;
+
 typedef struct rproc {
     uint64_t key;
+    const tkc_proc *core; /* valid until proc_gone */
+    rval *vals;
+    size_t nvals, capvals;
+    int drained;      /* a drain pass ended since it appeared */
+    tkc_procstat ps_first, ps_prev;
+    int have_ps;
     int64_t id;       /* processes.id */
     int64_t *names;   /* names.id by name id, 0: not written */
     uint32_t nnames;
@@ -149,6 +167,11 @@ static void on_appeared(void *ctx, const tkc_proc *p)
     rproc *rp = &st->procs[st->nprocs];
     memset(rp, 0, sizeof *rp);
     rp->key = p->key;
+    rp->core = p;
+    if (tkc_procstat_read(p->pid, &rp->ps_first) == 0) {
+        rp->ps_prev = rp->ps_first;
+        rp->have_ps = 1;
+    }
     tk_recdb_process rec = {
         .pid = p->pid, .name = p->name, .cmdline = p->cmdline, .segment = p->path,
         .clock_source = p->clock_source, .start_real_ns = p->start_real_ns,
@@ -188,9 +211,13 @@ static void on_gone(void *ctx, const tkc_proc *p)
         update_process(st, p, rp); /* the recorder stops while it runs */
     free(rp->names);
     free(rp->rings);
+    free(rp->vals);
     rp->names = NULL;
     rp->rings = NULL;
+    rp->vals = NULL;
     rp->nnames = rp->nrings = 0;
+    rp->nvals = rp->capvals = 0;
+    rp->core = NULL;
     rp->gone = 1;
 }
 
@@ -263,11 +290,62 @@ static void on_loss(void *ctx, const tkc_proc *p, const tkc_loss *l)
     note(st, tk_recdb_loss(st->db, rp->id, name, thread, loss_names[l->reason], l->count));
 }
 
+/* A counter's total or a gauge's value (core/decode-counter.h): kept until the next window.
+ * A counter seen in the process's first poll counts from the total it had then (what the program
+ * counted before the recording is not the recording's); one that appears later counts from 0. */
+static void on_value(rstate *st, rproc *rp, const tkc_event *e)
+{
+    rval *v = NULL;
+    for (size_t i = 0; i < rp->nvals && !v; i++)
+        if (rp->vals[i].id == e->name)
+            v = &rp->vals[i];
+    if (!v) {
+        if (rp->nvals == rp->capvals) {
+            size_t n = rp->capvals ? rp->capvals * 2 : 8;
+            rval *nv = realloc(rp->vals, n * sizeof *nv);
+            if (!nv) {
+                note(st, -ENOMEM);
+                return;
+            }
+            rp->vals = nv;
+            rp->capvals = n;
+        }
+        v = &rp->vals[rp->nvals++];
+        memset(v, 0, sizeof *v);
+        v->id = e->name;
+        v->counter = e->kind == TKC_EV_COUNTER;
+        if (v->counter && !rp->drained)
+            v->base_iv = v->base_all = e->a;
+    }
+    if (v->counter) {
+        if (e->a < v->total) /* went back (a malformed segment): start over from it */
+            v->base_iv = v->base_all = e->a;
+        v->total = e->a;
+    } else {
+        v->value = (int64_t)e->a;
+    }
+    v->ns = e->mono_ns;
+}
+
+static void on_drained(void *ctx, uint64_t now_mono_ns)
+{
+    rstate *st = ctx;
+    (void)now_mono_ns;
+    for (size_t i = 0; i < st->nprocs; i++)
+        st->procs[i].drained = 1;
+}
+
 static void on_event(void *ctx, const tkc_proc *p, const tkc_event *e)
 {
     rstate *st = ctx;
+    if (!st->err && (e->kind == TKC_EV_COUNTER || e->kind == TKC_EV_GAUGE)) {
+        rproc *rp = proc_of(st, p);
+        if (rp)
+            on_value(st, rp, e);
+        return;
+    }
     if (st->err || e->kind != TKC_EV_COMPONENT)
-        return; /* counters, gauges and tasks: their tables wait for their decoders */
+        return; /* tasks: their tables wait for their decoder */
     rproc *rp = proc_of(st, p);
     if (!rp)
         return;
@@ -288,6 +366,60 @@ static void on_event(void *ctx, const tkc_proc *p, const tkc_event *e)
 }
 
 /* ---- the sink ----------------------------------------------------------------------------------- */
+
+/* The counters, gauges, stages and resources of every process still known, for window iv:
+ * counter deltas since the interval began (the total window: since the recording began),
+ * resources between the previous sample and now (the total window: since the first sample). */
+static int write_values(rstate *st, int64_t iv, int total)
+{
+    for (size_t i = 0; i < st->nprocs; i++) {
+        rproc *rp = &st->procs[i];
+        if (rp->gone || !rp->core)
+            continue;
+        for (size_t j = 0; j < rp->nvals; j++) {
+            rval *v = &rp->vals[j];
+            int64_t name = name_row(st, rp, rp->core, v->id);
+            if (!name)
+                continue;
+            int rc;
+            if (v->counter) {
+                rc = tk_recdb_counter(st->db, iv, name, v->ns, v->total,
+                                      v->total - (total ? v->base_all : v->base_iv));
+                if (!total)
+                    v->base_iv = v->total;
+            } else {
+                rc = tk_recdb_gauge(st->db, iv, name, v->ns, v->value);
+            }
+            if (note(st, rc))
+                return st->err;
+        }
+        /* an exited process has no interval of its own; the total ends at its last sample */
+        tkc_procstat cur;
+        if (!rp->have_ps)
+            continue;
+        if (rp->core->state != TKC_PROC_LIVE || tkc_procstat_read(rp->core->pid, &cur) != 0) {
+            if (!total || rp->ps_prev.mono_ns == rp->ps_first.mono_ns)
+                continue;
+            cur = rp->ps_prev;
+        }
+        tkc_procstat_rates r;
+        tkc_procstat_diff(total ? &rp->ps_first : &rp->ps_prev, &cur, &r);
+        if (!total)
+            rp->ps_prev = cur;
+        tk_recdb_res res = {
+            .seconds = r.seconds, .cpu_pct = r.cpu_pct, .user_pct = r.user_pct,
+            .sys_pct = r.sys_pct, .rss_bytes = r.rss_bytes, .threads = r.threads,
+            .cores = r.cores,
+            .voluntary_cs = cur.have_cs ? r.voluntary_cs : TK_RECDB_NONE,
+            .involuntary_cs = cur.have_cs ? r.involuntary_cs : TK_RECDB_NONE,
+            .read_bytes = cur.have_io ? r.read_bytes : TK_RECDB_NONE,
+            .write_bytes = cur.have_io ? r.write_bytes : TK_RECDB_NONE,
+        };
+        if (note(st, tk_recdb_resources(st->db, iv, rp->id, &res)))
+            return st->err;
+    }
+    return 0;
+}
 
 static int rec_window(tk_sink *s, const tk_window_view *v)
 {
@@ -322,6 +454,8 @@ static int rec_window(tk_sink *s, const tk_window_view *v)
                     return st->err;
         }
     }
+    if (write_values(st, iv, v->window == TKA_TOTAL))
+        return st->err;
     return note(st, tk_recdb_commit(st->db));
 }
 
@@ -339,6 +473,7 @@ static int rec_close(tk_sink *s)
     for (size_t i = 0; i < st->nprocs; i++) {
         free(st->procs[i].names);
         free(st->procs[i].rings);
+        free(st->procs[i].vals);
     }
     free(st->procs);
     free(st);
@@ -363,7 +498,7 @@ int tk_record_open(tk_sink *s, const char *path, const tk_record_options *o)
     st->cons = (tkc_consumer){
         .ctx = st, .proc_appeared = on_appeared, .proc_exited = on_exited, .proc_gone = on_gone,
         .names = on_names, .spans = on_spans, .point = on_point, .loss = on_loss,
-        .event = on_event,
+        .event = on_event, .drained = on_drained,
     };
     tk_recdb_options ro = {.overwrite = st->o.overwrite, .version = st->o.version};
     return note(st, tk_recdb_open(path, &ro, &st->db));
