@@ -226,4 +226,31 @@ static inline int bench_wait(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* ---- the span floor, shared by the benchmarks that compare against it ------------------------- */
+/* What a span costs at the least: two counter reads and a 32-byte store into a thread-local buffer
+ * as large as a ring (so the cache behaves the same), with relaxed atomic stores as the library
+ * does, published nowhere. A benchmark sets floor_buf (floor_cap * 32 bytes, floor_cap a power of
+ * two) in each measuring thread. Times are thread CPU time. */
+static inline uint64_t op_clock(void) { return bench_thread_cpu_ns(); }
+static __thread uint64_t *floor_buf;
+static __thread uint64_t floor_idx;
+static size_t floor_cap;
+
+static __attribute__((noinline, unused)) double op_floor32(size_t n)
+{
+    uint64_t *b = floor_buf, idx = floor_idx;
+    const uint64_t mask = floor_cap - 1;
+    uint64_t t0 = op_clock();
+    for (size_t i = 0; i < n; i++) {
+        uint64_t s = bench_raw_ticks(), e = bench_raw_ticks();
+        uint64_t *r = &b[(idx++ & mask) * 4];
+        __atomic_store_n(&r[0], (uint64_t)i, __ATOMIC_RELAXED);
+        __atomic_store_n(&r[1], s, __ATOMIC_RELAXED);
+        __atomic_store_n(&r[2], e, __ATOMIC_RELAXED);
+        __atomic_store_n(&r[3], 0, __ATOMIC_RELAXED);
+    }
+    floor_idx = idx;
+    return (double)(op_clock() - t0) / (double)n;
+}
+
 #endif

@@ -11,7 +11,6 @@
 
 static const char usage[] = "[--quick]";
 
-static inline uint64_t op_clock(void) { return bench_thread_cpu_ns(); }
 
 static tk_timer_t *span_timer;
 static tk_counter_t *counter;
@@ -57,26 +56,7 @@ static __attribute__((noinline)) double op_stage(size_t n)
     return (double)(op_clock() - t0) / (double)n;
 }
 
-static __thread uint64_t *floor_buf;
-static __thread uint64_t floor_idx;
-static size_t floor_cap;
 
-static __attribute__((noinline)) double op_floor32(size_t n)
-{
-    uint64_t *b = floor_buf, idx = floor_idx;
-    const uint64_t mask = floor_cap - 1;
-    uint64_t t0 = op_clock();
-    for (size_t i = 0; i < n; i++) {
-        uint64_t s = bench_raw_ticks(), e = bench_raw_ticks();
-        uint64_t *r = &b[(idx++ & mask) * 4];
-        __atomic_store_n(&r[0], (uint64_t)i, __ATOMIC_RELAXED);
-        __atomic_store_n(&r[1], s, __ATOMIC_RELAXED);
-        __atomic_store_n(&r[2], e, __ATOMIC_RELAXED);
-        __atomic_store_n(&r[3], 0, __ATOMIC_RELAXED);
-    }
-    floor_idx = idx;
-    return (double)(op_clock() - t0) / (double)n;
-}
 
 enum { SPAN, FLOOR32, COUNTER, GAUGE, STAGE, NOPS };
 static double (*const ops[NOPS])(size_t) = {op_span, op_floor32, op_counter, op_gauge, op_stage};

@@ -17,7 +17,6 @@ static const char usage[] = "[--quick] [--ring RECORDS]";
 
 /* Ops are timed in this thread's CPU time: on a shared machine, time the neighbours ran in between
  * is not the operation's cost (cache effects of being interrupted remain). */
-static inline uint64_t op_clock(void) { return bench_thread_cpu_ns(); }
 
 /* ---- the measured operations: each runs n iterations and returns ns per iteration -------------- */
 
@@ -54,28 +53,7 @@ static __attribute__((noinline)) double op_point40(size_t n)
     return (double)(op_clock() - t0) / (double)n;
 }
 
-/* The floors write into a thread-local buffer as large as a ring (so the cache behaves the same),
- * with relaxed atomic stores as the library does, and publish nothing. */
-static __thread uint64_t *floor_buf; /* ring capacity * 64 bytes, used as 32- or 64-byte slots */
-static __thread uint64_t floor_idx;
-static size_t floor_cap;             /* slots of 32 bytes */
 
-static __attribute__((noinline)) double op_floor32(size_t n)
-{
-    uint64_t *b = floor_buf, idx = floor_idx;
-    const uint64_t mask = floor_cap - 1;
-    uint64_t t0 = op_clock();
-    for (size_t i = 0; i < n; i++) {
-        uint64_t s = bench_raw_ticks(), e = bench_raw_ticks();
-        uint64_t *r = &b[(idx++ & mask) * 4];
-        __atomic_store_n(&r[0], (uint64_t)i, __ATOMIC_RELAXED);
-        __atomic_store_n(&r[1], s, __ATOMIC_RELAXED);
-        __atomic_store_n(&r[2], e, __ATOMIC_RELAXED);
-        __atomic_store_n(&r[3], 0, __ATOMIC_RELAXED);
-    }
-    floor_idx = idx;
-    return (double)(op_clock() - t0) / (double)n;
-}
 
 /* 64-byte records: the same ring capacity in records, so twice the bytes. */
 static __attribute__((noinline)) double op_floor64(size_t n)

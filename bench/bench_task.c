@@ -10,32 +10,12 @@
 
 static const char usage[] = "[--quick]";
 
-static inline uint64_t op_clock(void) { return bench_thread_cpu_ns(); }
 
 TK_TASK_TYPE(bench_slice);
 TK_TASK_TYPE(bench_whole);
 
 static tk_timer_t *span_timer;
-static __thread uint64_t *floor_buf;
-static __thread uint64_t floor_idx;
-static size_t floor_cap;
 
-static __attribute__((noinline)) double op_floor32(size_t n)
-{
-    uint64_t *b = floor_buf, idx = floor_idx;
-    const uint64_t mask = floor_cap - 1;
-    uint64_t t0 = op_clock();
-    for (size_t i = 0; i < n; i++) {
-        uint64_t s = bench_raw_ticks(), e = bench_raw_ticks();
-        uint64_t *r = &b[(idx++ & mask) * 4];
-        __atomic_store_n(&r[0], (uint64_t)i, __ATOMIC_RELAXED);
-        __atomic_store_n(&r[1], s, __ATOMIC_RELAXED);
-        __atomic_store_n(&r[2], e, __ATOMIC_RELAXED);
-        __atomic_store_n(&r[3], 0, __ATOMIC_RELAXED);
-    }
-    floor_idx = idx;
-    return (double)(op_clock() - t0) / (double)n;
-}
 
 static __attribute__((noinline)) double op_span(size_t n)
 {

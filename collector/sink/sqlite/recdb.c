@@ -1,4 +1,5 @@
 /* sink/sqlite/recdb.c — the SQLite recording writer (schema: docs/recording-schema.md). */
+#include "util/varint.h"
 #include "sink/sqlite/recdb.h"
 
 #include <errno.h>
@@ -411,17 +412,6 @@ int tk_recdb_add_name(tk_recdb *r, int64_t process, uint32_t name_id, const char
 
 /* ---- span blocks ------------------------------------------------------------------------------- */
 
-static inline size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 static int block_flush(tk_recdb *r, int64_t thread, thread_state *t)
 {
     int rc = row_begin(r);
@@ -461,10 +451,10 @@ int tk_recdb_span(tk_recdb *r, int64_t thread, int64_t timer, uint64_t start_ns,
         t->first_start = t->prev_start = start_ns;
     int64_t d = (int64_t)(start_ns - t->prev_start);
     uint8_t *p = t->block + t->len;
-    p += put_varint(p, (uint64_t)timer);
-    p += put_varint(p, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
-    p += put_varint(p, dur_ns);
-    p += put_varint(p, lat_ns == TK_RECDB_NONE ? 0 : lat_ns + 1);
+    p += tk_varint_put(p, (uint64_t)timer);
+    p += tk_varint_put(p, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
+    p += tk_varint_put(p, dur_ns);
+    p += tk_varint_put(p, lat_ns == TK_RECDB_NONE ? 0 : lat_ns + 1);
     t->len = (size_t)(p - t->block);
     t->prev_start = start_ns;
     r->rows++;
