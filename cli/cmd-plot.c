@@ -1,5 +1,6 @@
-/* cmd-plot.c — `timekeeper plot`: many runs' `stats`/`resources` logs in one image through
- * gnuplot, one panel per metric, one series per log, named and coloured from the file name. */
+/* cmd-plot.c — `timekeeper plot`: many runs' `stats`/`resources` logs (or `record` files) in one
+ * image through gnuplot, one panel per metric, one series per log, named and coloured from the
+ * file name. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -12,6 +13,10 @@
 
 #include "cli.h"
 #include "sink/stats-line.h"
+
+#ifdef TK_HAVE_RECORDING_READ
+#include <sqlite3.h>
+#endif
 
 enum { OPT_TITLE = 256, OPT_WIDTH, OPT_GNUPLOT, OPT_KEEP };
 
@@ -37,7 +42,9 @@ const cli_command cmd_plot_def = {
     "A log named NN_DESCRIPTION.log is drawn in colour NN with the name DESCRIPTION, so that\n"
     "00_regular.log and 01_no-dissect.log compare at a glance (logs with the same NN share\n"
     "the colour: runs of one mode). PNG or SVG by the output's extension, drawn by gnuplot\n"
-    "(Debian package gnuplot-nox), which must be installed.",
+    "(Debian package gnuplot-nox), which must be installed.\n"
+    "A LOG may also be a `timekeeper record` file (SQLite): the same panels from its interval\n"
+    "windows (resources, counters' deltas per second, gauges, the timers' processing p50/p99).",
     options,
 };
 
@@ -221,14 +228,135 @@ static int is_sqlite(const char *path)
     return n == 16 && !memcmp(magic, "SQLite format 3", 16);
 }
 
-/* Reads one log into column li of every metric. Returns lines used, or -1 (reported). */
+#ifdef TK_HAVE_RECORDING_READ
+/* One query's rows into column li: each row is (end_mono_ns, key suffix or NULL, value...);
+ * the key is prefix + suffix (+ tail[k] for the k-th value column), the time is relative to t0.
+ * Returns rows used, or -1 (reported). */
+static long rec_query(plot_data *d, int li, const plot_opts *o, sqlite3 *db, const char *path,
+                      const char *sql, int64_t t0, const char *prefix, const char *const *tail,
+                      int nvalues)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        cli_error("plot", "%s: not a readable recording: %s", path, sqlite3_errmsg(db));
+        return -1;
+    }
+    long used = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        double t = (double)(sqlite3_column_int64(st, 0) - t0) / 1e9;
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        used++;
+        for (int k = 0; k < nvalues; k++) {
+            if (sqlite3_column_type(st, 2 + k) == SQLITE_NULL)
+                continue;
+            char key[128];
+            snprintf(key, sizeof key, "%s%s%s", prefix, name ? name : "", tail ? tail[k] : "");
+            metric *m = metric_for(d, key, o);
+            /* counters arrive as rates already (delta / seconds) */
+            if (m && series_add(&m->s[li], t, sqlite3_column_double(st, 2 + k) * m->scale)) {
+                sqlite3_finalize(st);
+                cli_error("plot", "out of memory");
+                return -1;
+            }
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        cli_error("plot", "%s: %s", path, sqlite3_errmsg(db));
+        used = -1;
+    }
+    sqlite3_finalize(st);
+    return used;
+}
+
+/* A `timekeeper record` file (docs/recording-schema.md) into column li: per `interval` window,
+ * CPU and RSS (summed over the recorded processes), each counter's rate (its delta over the
+ * window's seconds), each gauge, and the chosen timers' processing p50/p99. The time axis starts
+ * at the end of the first window. Returns windows with data, or -1 (reported). */
+static long read_recording(plot_data *d, const log_file *l, int li, const plot_opts *o)
+{
+    sqlite3 *db = NULL;
+    long used = -1;
+    if (sqlite3_open_v2(l->path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        cli_error("plot", "%s: %s", l->path, db ? sqlite3_errmsg(db) : "cannot open");
+        goto out;
+    }
+    sqlite3_busy_timeout(db, 2000);
+    sqlite3_stmt *st;
+    const char *version = NULL;
+    int64_t t0 = 0;
+    long windows = 0;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
+                           NULL) != SQLITE_OK) {
+        cli_error("plot", "%s: a SQLite file but not a recording (%s)", l->path, sqlite3_errmsg(db));
+        goto out;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = (const char *)sqlite3_column_text(st, 0);
+    if (!version || strcmp(version, "1")) {
+        cli_error("plot", "%s: recording schema %s, this timekeeper reads schema 1", l->path,
+                  version ? version : "(none)");
+        sqlite3_finalize(st);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(db, "SELECT MIN(end_mono_ns), COUNT(*) FROM intervals "
+                               "WHERE window = 'interval'", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        cli_error("plot", "%s: %s", l->path, sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        goto out;
+    }
+    t0 = sqlite3_column_int64(st, 0);
+    windows = (long)sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    /* a window's length: its `seconds`, else its bounds */
+#define SECS "(CASE WHEN i.seconds > 0 THEN i.seconds ELSE (i.end_mono_ns - i.start_mono_ns) / 1e9 END)"
+#define WIN "JOIN intervals i ON i.id = x.interval WHERE i.window = 'interval' "
+    static const char *const res_tail[] = {"cpu", "rss"};
+    static const char *const pct_tail[] = {".p50_ns", ".p99_ns"};
+    if (rec_query(d, li, o, db, l->path,
+                  "SELECT i.end_mono_ns, NULL, SUM(x.cpu_pct), SUM(x.rss_bytes) FROM resources x "
+                  WIN "GROUP BY i.id ORDER BY i.end_mono_ns", t0, "", res_tail, 2) < 0 ||
+        rec_query(d, li, o, db, l->path,
+                  "SELECT i.end_mono_ns, n.name, SUM(x.delta) / " SECS " FROM counters x "
+                  "JOIN names n ON n.id = x.name " WIN
+                  "GROUP BY i.id, n.name ORDER BY i.end_mono_ns", t0, "counters.", NULL, 1) < 0 ||
+        rec_query(d, li, o, db, l->path,
+                  "SELECT i.end_mono_ns, n.name, SUM(x.value) FROM gauges x "
+                  "JOIN names n ON n.id = x.name " WIN "AND n.kind = 'gauge' "
+                  "GROUP BY i.id, n.name ORDER BY i.end_mono_ns", t0, "gauges.", NULL, 1) < 0)
+        goto out;
+    /* timers: only the chosen ones become panels (metric_for); several processes' timer of one
+     * name are one series (the larger percentile) */
+    if (o->ntimers &&
+        rec_query(d, li, o, db, l->path,
+                  "SELECT i.end_mono_ns, n.name, MAX(x.p50_ns), MAX(x.p99_ns) FROM stats x "
+                  "JOIN names n ON n.id = x.timer " WIN "AND x.kind = 'processing' "
+                  "GROUP BY i.id, n.name ORDER BY i.end_mono_ns", t0, "timers.", pct_tail, 2) < 0)
+        goto out;
+#undef SECS
+#undef WIN
+    used = windows;
+out:
+    sqlite3_close(db);
+    return used;
+}
+#endif
+
+/* Reads one log (or recording) into column li of every metric. Returns lines (windows) used, or
+ * -1 (reported). */
 static long read_log(plot_data *d, const log_file *l, int li, const plot_opts *o)
 {
     if (is_sqlite(l->path)) {
-        /* the hook for `record` files: read their stats and resources tables here */
-        cli_error("plot", "%s: reading `record` files is not supported yet; give the logs of "
-                          "`report --stats`", l->path);
+#ifdef TK_HAVE_RECORDING_READ
+        return read_recording(d, l, li, o);
+#else
+        cli_error("plot", "%s: a `record` file, but this timekeeper was built without SQLite "
+                          "(install libsqlite3-dev and rebuild); give the logs of `report --stats`",
+                  l->path);
         return -1;
+#endif
     }
     FILE *f = fopen(l->path, "re");
     if (!f) {
