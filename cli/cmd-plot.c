@@ -288,7 +288,8 @@ static long read_recording(plot_data *d, const log_file *l, int li, const plot_o
     long windows = 0;
     if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &st,
                            NULL) != SQLITE_OK) {
-        cli_error("plot", "%s: a SQLite file but not a recording (%s)", l->path, sqlite3_errmsg(db));
+        cli_error("plot", "%s: a SQLite file but not a recording (%s)", l->path,
+                  sqlite3_errmsg(db));
         goto out;
     }
     if (sqlite3_step(st) == SQLITE_ROW)
@@ -311,7 +312,8 @@ static long read_recording(plot_data *d, const log_file *l, int li, const plot_o
     windows = (long)sqlite3_column_int64(st, 1);
     sqlite3_finalize(st);
     /* a window's length: its `seconds`, else its bounds */
-#define SECS "(CASE WHEN i.seconds > 0 THEN i.seconds ELSE (i.end_mono_ns - i.start_mono_ns) / 1e9 END)"
+#define SECS \
+    "(CASE WHEN i.seconds > 0 THEN i.seconds ELSE (i.end_mono_ns - i.start_mono_ns) / 1e9 END)"
 #define WIN "JOIN intervals i ON i.id = x.interval WHERE i.window = 'interval' "
     static const char *const res_tail[] = {"cpu", "rss"};
     static const char *const pct_tail[] = {".p50_ns", ".p99_ns"};
