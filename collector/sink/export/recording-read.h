@@ -16,6 +16,7 @@ typedef struct tk_rec_process {
     int64_t id;
     int pid;
     const char *name, *cmdline;
+    int64_t real_minus_mono_ns; /* wall time = CLOCK_MONOTONIC instant + this */
 } tk_rec_process;
 
 typedef struct tk_rec_thread {
@@ -48,6 +49,8 @@ typedef struct tk_rec_sample {
     uint64_t ns;
     double value;
     int gauge;              /* 0: a counter's total, 1: a gauge */
+    int64_t interval;       /* intervals.id of the window */
+    double delta;           /* a counter's change during the window (0 for a gauge) */
 } tk_rec_sample;
 
 /* One stats row (one window, timer and kind). */
