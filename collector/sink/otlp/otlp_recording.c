@@ -341,7 +341,7 @@ int tk_otlp_push_recording(tk_otlp *x, tk_rec *r, const tk_otlp_rec_options *o,
         err[0] = 0;
     int rc;
     if ((rc = tk_rec_processes(r, on_proc, &c)) != 0 || (rc = tk_rec_names(r, on_name, &c)) != 0 ||
-        (rc = tk_rec_intervals(r, on_window, &c)) != 0 || (rc = tk_rec_samples(r, on_sample, &c)) != 0)
+        (rc = tk_rec_intervals(r, on_window, &c)) != 0 || (rc = tk_rec_window_samples(r, on_sample, &c)) != 0)
         goto out;
     if (c.nsamples)
         qsort(c.samples, c.nsamples, sizeof *c.samples, cmp_sample);
