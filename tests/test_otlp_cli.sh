@@ -303,6 +303,12 @@ if grep ' expo' "$TK_DIR/rec/t.txt" | grep -qv ' gw.ingest '; then fail "-t let 
 echo "not a database" > "$TK_DIR/rec/bad.db"
 if "$BIN/timekeeper" export --otlp "$URL" "$TK_DIR/rec/bad.db" 2>/dev/null; then fail "a non-recording was pushed"; fi
 if "$BIN/timekeeper" export --otlp "$URL" --live "$TK_DIR/rec/run.db" 2>/dev/null; then fail "--live with a recording"; fi
+cp "$TK_DIR/rec/run.db" "$TK_DIR/rec/corrupt.db"
+sqlite3 "$TK_DIR/rec/corrupt.db" "UPDATE stats SET hist = x'0105ff' WHERE rowid = (SELECT min(rowid) FROM stats)"
+if "$BIN/timekeeper" export --otlp "$URL" "$TK_DIR/rec/corrupt.db" 2> "$TK_DIR/rec/corrupt.err"; then
+    fail "a malformed histogram was pushed"
+fi
+grep -q 'malformed' "$TK_DIR/rec/corrupt.err" || fail "malformed histogram: $(cat "$TK_DIR/rec/corrupt.err")"
 
 # usage errors
 if "$BIN/timekeeper" export 2>/dev/null; then fail "export without an endpoint succeeded"; fi
