@@ -1,6 +1,6 @@
-/* cmd-otlp.c — `timekeeper export --otlp URL`: every timer's processing and latency histograms as
- * OTLP exponential histograms (and lost records as sums) pushed to an OpenTelemetry Collector,
- * once or every interval (--live). */
+/* cmd-otlp.c — `timekeeper export --otlp URL [RECORDING.db]`: every timer's processing and latency
+ * histograms as OTLP exponential histograms (and lost records as sums) pushed to an OpenTelemetry
+ * Collector, once or every interval (--live), or every window of a recording. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -11,6 +11,9 @@
 #include "core/core.h"
 #include "core/driver.h"
 #include "otlp-options.h"
+#ifdef TK_HAVE_RECORDING_READ
+#include "sink/otlp/otlp_recording.h"
+#endif
 
 enum { OPT_LIVE = 256, OPT_DURATION };
 
@@ -32,7 +35,9 @@ const cli_command cmd_export_otlp_def = {
     "--otlp URL [--live [-i|--interval D]] [--duration D] [--otlp-encoding protobuf|json]\n"
     "       [--otlp-temporality delta|cumulative] [--otlp-headers K=V,...] [--otlp-queue N]\n"
     "       [--otlp-timeout D] [--otlp-max-buckets N] [--otlp-spans [--sample P] [--span-rate N]]\n"
-    "       [--service NAME] [-p|--pid P] [-t|--timer GLOB] [-d|--dir DIR] [-j|--json]",
+    "       [--service NAME] [-p|--pid P] [-t|--timer GLOB] [-d|--dir DIR] [-j|--json]\n"
+    "       timekeeper export --otlp URL [OTLP options] [-p|--pid P] [-t|--timer GLOB] [-j|--json]\n"
+    "       RECORDING.db",
     "Reads the rings of the instrumented processes and sends every timer's processing time and\n"
     "latency as OTLP exponential histograms (timekeeper.timer.processing and .latency, unit ns,\n"
     "attribute timer) and its lost records as a sum (timekeeper.timer.lost), one resource per\n"
@@ -44,7 +49,11 @@ const cli_command cmd_export_otlp_def = {
     "counts it. On SIGINT/SIGTERM the queue is flushed for up to --otlp-timeout. The exit status\n"
     "is 1 when any request was not delivered. --otlp-spans also sends one span per timer record\n"
     "(sampled per trace with --sample, capped with --span-rate); spans of one dressed message\n"
-    "(one origin) share a trace.",
+    "(one origin) share a trace.\n"
+    "With RECORDING.db (a file of `timekeeper record`), pushes each of its interval windows\n"
+    "instead, stamped with the window's own start and end: the histograms of its stats rows,\n"
+    "its counters (sums) and gauges, one push per window and process, waiting for room in the\n"
+    "queue rather than dropping.",
     options,
 };
 
@@ -91,6 +100,62 @@ static int on_option(void *ctx, int key, const char *arg)
 
 #ifdef TK_HAVE_OTLP
 
+/* The recording mode: every interval window of path, one push per window and process. */
+static int export_recording(const export_opts *o, tk_otlp_config *cfg, const char *path)
+{
+    const cli_command *cmd = &cmd_export_otlp_def;
+    if (o->live || o->duration_s > 0 || o->dir || o->otlp.spans)
+        return cli_usage_error(cmd, "--live, --duration, --dir and --otlp-spans read the rings, "
+                                    "not a recording");
+#ifdef TK_HAVE_RECORDING_READ
+    tk_rec *r;
+    int rc = tk_rec_open(path, &r);
+    if (rc != 0) {
+        int st = rc == -ENOENT ? cli_error("export", "%s: no such file", path)
+                 : cli_error("export", "%s: %s", path, rc == -EINVAL ? tk_rec_error(r)
+                                                                      : strerror(-rc));
+        tk_rec_close(r);
+        return st;
+    }
+    tk_otlp *x;
+    if ((rc = tk_otlp_new(cfg, &x)) != 0) {
+        tk_rec_close(r);
+        return cli_error("export", "%s", strerror(-rc));
+    }
+    tkc_signals_install();
+    tk_otlp_rec_options ro = {.timer_glob = o->timer, .pid = o->pid,
+                              .temporality = cfg->temporality, .queue_max = cfg->exp.queue_max,
+                              .wait_ns = cfg->exp.timeout_ns};
+    tk_otlp_rec_counts n;
+    char err[256];
+    rc = tk_otlp_push_recording(x, r, &ro, &n, err, sizeof err);
+    tk_rec_close(r);
+    tk_sink_otlp_stats st = {.pushes = n.pushes};
+    tk_otlp_exporter *e = tk_otlp_exporter_of(x);
+    tk_otlp_exporter_flush(e, cfg->exp.timeout_ns);
+    tk_otlp_exporter_stats(e, &st.exp); /* what is still queued now is unsent */
+    tk_otlp_free(x, NULL);
+    if (rc == -EINVAL)
+        return cli_error("export", "%s: %s", path, err);
+    if (rc < 0 && rc != -EAGAIN)
+        return cli_error("export", "%s", strerror(-rc));
+    char url[512];
+    snprintf(url, sizeof url, "%s", cfg->exp.url[TK_OTLP_METRICS] ? cfg->exp.url[TK_OTLP_METRICS]
+                                                                   : cfg->exp.endpoint);
+    cli_otlp_print_stats(stdout, o->json, 0, url, &st, 0);
+    if (!o->json)
+        printf("otlp: %s: %llu window(s), %llu histogram(s) of %llu processing and %llu latency "
+               "records\n", path, (unsigned long long)n.windows, (unsigned long long)n.points,
+               (unsigned long long)n.count[0], (unsigned long long)n.count[1]);
+    int undelivered = st.exp.rejected || st.exp.expired || st.exp.overflow || st.exp.queued;
+    return cli_finish("export", undelivered ? CLI_FAIL : CLI_OK);
+#else
+    (void)cfg;
+    return cli_error("export", "%s: this build cannot read recordings (libsqlite3 was not found "
+                               "at build time)", path);
+#endif
+}
+
 static int cmd_export(int argc, char **argv)
 {
     export_opts o = {.interval_s = 10};
@@ -102,11 +167,13 @@ static int cmd_export(int argc, char **argv)
     int first = cli_parse(&cmd_export_otlp_def, argc, argv, on_option, &o, &status);
     if (first < 0)
         return status;
-    if (first < argc)
-        return cli_usage_error(&cmd_export_otlp_def, "unexpected argument '%s'", argv[first]);
+    if (first + 1 < argc)
+        return cli_usage_error(&cmd_export_otlp_def, "unexpected argument '%s'", argv[first + 1]);
     tk_otlp_config cfg;
     if ((status = cli_otlp_config(&cmd_export_otlp_def, &o.otlp, &cfg)) != 0)
         return status;
+    if (first < argc)
+        return export_recording(&o, &cfg, argv[first]);
 
     /* The pipeline: the core drains every 10 ms into the aggregator, the counter table (and, with
      * --otlp-spans, the sink's span consumer); the sink encodes each interval and queues it for

@@ -118,10 +118,12 @@ def summarize(req):
                     for dp in many(eh, "data_points"):
                         pos = one(dp, "positive", {})
                         buckets = sum(int(x) for x in many(pos, "bucket_counts"))
-                        out.append("M %s %s expo count=%s buckets=%d zero=%s scale=%s temporality=%s" % (
+                        out.append("M %s %s expo count=%s buckets=%d zero=%s scale=%s temporality=%s"
+                                   " start=%s time=%s" % (
                             name, attrs(dp).get("timer", ""), one(dp, "count", 0), buckets,
                             one(dp, "zero_count", 0), one(dp, "scale", 0),
-                            one(eh, "aggregation_temporality", 0)))
+                            one(eh, "aggregation_temporality", 0),
+                            one(dp, "start_time_unix_nano", 0), one(dp, "time_unix_nano", 0)))
                 for kind in ("sum", "gauge"):
                     if kind in m:
                         s = one(m, kind)

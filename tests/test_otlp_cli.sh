@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_otlp_cli.sh — `timekeeper export --otlp` against a receiver on 127.0.0.1: what arrives
 # decodes (protoc) to the counts `report --json --once` gives for the same records; JSON encoding;
-# a 400 is counted and fails the command; --live pushes every interval and flushes on SIGTERM.
+# a 400 is counted and fails the command; --live pushes every interval and flushes on SIGTERM;
+# a recording (`record -o`) pushed window by window matches its stats rows.
 # Usage: test_otlp_cli.sh BIN_DIR SOURCE_DIR
 set -eu
 BIN=$1
@@ -223,6 +224,91 @@ else:
 print("serve --otlp %s: gw.messages_in %s, the gateway counted %d" % (temporality, ins, sent))
 PYEOF
 done
+
+# A recording pushed window by window: each request is one `interval` window of the file, its
+# histogram counts equal that window's stats rows, its timestamps are the window's (wall clock);
+# cumulative: the last push holds the `total` window's counts; counters arrive as their deltas.
+mkdir -p "$TK_DIR/rec"
+TK_DIR="$TK_DIR/rec" "$BIN/timekeeper" record -o "$TK_DIR/rec/run.db" --interval 500ms \
+    -- "$BIN/gateway" --rate 5000 --duration 2 2> "$TK_DIR/rec/record.err" \
+    || fail "record: $(cat "$TK_DIR/rec/record.err")"
+for temporality in delta cumulative; do
+    start_receiver "$TK_DIR/rec-$temporality" 200
+    "$BIN/timekeeper" export --otlp "$URL" --otlp-temporality $temporality --json \
+        "$TK_DIR/rec/run.db" > "$TK_DIR/rec/$temporality.json" \
+        || fail "export --otlp RECORDING: $(cat "$TK_DIR/rec/$temporality.json")"
+    for f in "$TK_DIR"/rec-$temporality/*-metrics.bin; do
+        $PY "$SRC/tests/otlp_check.py" "$SRC/tests/data/otlp" "$f"; echo "END"
+    done > "$TK_DIR/rec/$temporality.txt"
+    $PY - "$TK_DIR/rec/run.db" "$TK_DIR/rec/$temporality.txt" "$TK_DIR/rec/$temporality.json" \
+        $temporality <<'PYEOF' || fail "export --otlp RECORDING ($temporality) differs from its stats rows"
+import collections, json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+temporality = sys.argv[4]
+off = db.execute("SELECT real_minus_mono_ns FROM processes").fetchone()[0]
+wins = db.execute("SELECT id, start_mono_ns, end_mono_ns FROM intervals WHERE window = 'interval' "
+                  "ORDER BY id").fetchall()
+total = db.execute("SELECT id FROM intervals WHERE window = 'total'").fetchone()[0]
+def counts(ids):
+    c = collections.Counter()
+    for timer, kind, n in db.execute(
+            "SELECT n.name, s.kind, s.count FROM stats s JOIN names n ON n.id = s.timer "
+            "WHERE s.interval IN (%s)" % ",".join(str(i) for i in ids)):
+        c[(timer, kind)] += n
+    return dict(c)
+reqs, cur = [], []
+for line in open(sys.argv[2]):
+    if line.strip() == "END":
+        reqs.append(cur); cur = []
+    else:
+        cur.append(line.split())
+st = json.load(open(sys.argv[3]))
+assert st["sent"] == len(reqs) == len(wins) >= 3, (st, len(reqs), len(wins))
+assert st["unsent"] == 0 and st["rejected"] == 0, st
+msgs = 0
+run = collections.Counter()
+for i, (req, (wid, start, end)) in enumerate(zip(reqs, wins)):
+    got = {}
+    for f in req:
+        if f[0] == "M" and f[3] == "expo":
+            kv = dict(x.split("=") for x in f[4:])
+            kind = "processing" if f[1].endswith(".processing") else "latency"
+            got[(f[2], kind)] = int(kv["count"])
+            want_start = (wins[0][1] if temporality == "cumulative" else start) + off
+            assert (int(kv["start"]), int(kv["time"])) == (want_start, end + off), (f, start, end, off)
+            assert kv["temporality"] == ("1" if temporality == "delta" else "2"), f
+        if f[0] == "M" and f[1] == "gw.messages_in":
+            kv = dict(x.split("=") for x in f[3:])
+            msgs = msgs + int(kv["value"]) if temporality == "delta" else int(kv["value"])
+    want = counts([w[0] for w in wins[:i + 1]] if temporality == "cumulative" else [wid])
+    assert got == want, (i, got, want)
+    run = collections.Counter(got) if temporality == "cumulative" else run + collections.Counter(got)
+got = dict(run)  # the sum of the deltas, or the last cumulative push: the whole run
+assert got == counts([total]) and sum(got.values()) > 10000, (got, counts([total]))
+# delta: the deltas add up to the total window's; cumulative: the last push is the program's total
+want_msgs = db.execute("SELECT c.%s FROM counters c JOIN names n ON n.id = c.name "
+                       "WHERE n.name = 'gw.messages_in' AND c.interval = ?" % (
+                           "delta" if temporality == "delta" else "total"), (total,)).fetchone()[0]
+assert msgs == want_msgs > 0, (msgs, want_msgs)
+print("export --otlp RECORDING %s: %d windows, %d records, gw.messages_in %d" % (
+    temporality, len(wins), sum(got.values()), msgs))
+PYEOF
+done
+# -t filters timers; a file that is not a recording is an error, not a push
+start_receiver "$TK_DIR/rec-t" 200
+"$BIN/timekeeper" export --otlp "$URL" -t 'gw.ingest' "$TK_DIR/rec/run.db" > /dev/null || fail "export -t RECORDING"
+for f in "$TK_DIR"/rec-t/*-metrics.bin; do $PY "$SRC/tests/otlp_check.py" "$SRC/tests/data/otlp" "$f"; done > "$TK_DIR/rec/t.txt"
+grep -q 'expo' "$TK_DIR/rec/t.txt" || fail "-t gw.ingest pushed no histogram"
+if grep ' expo' "$TK_DIR/rec/t.txt" | grep -qv ' gw.ingest '; then fail "-t let another timer through"; fi
+echo "not a database" > "$TK_DIR/rec/bad.db"
+if "$BIN/timekeeper" export --otlp "$URL" "$TK_DIR/rec/bad.db" 2>/dev/null; then fail "a non-recording was pushed"; fi
+if "$BIN/timekeeper" export --otlp "$URL" --live "$TK_DIR/rec/run.db" 2>/dev/null; then fail "--live with a recording"; fi
+cp "$TK_DIR/rec/run.db" "$TK_DIR/rec/corrupt.db"
+sqlite3 "$TK_DIR/rec/corrupt.db" "UPDATE stats SET hist = x'0105ff' WHERE rowid = (SELECT min(rowid) FROM stats)"
+if "$BIN/timekeeper" export --otlp "$URL" "$TK_DIR/rec/corrupt.db" 2> "$TK_DIR/rec/corrupt.err"; then
+    fail "a malformed histogram was pushed"
+fi
+grep -q 'malformed' "$TK_DIR/rec/corrupt.err" || fail "malformed histogram: $(cat "$TK_DIR/rec/corrupt.err")"
 
 # usage errors
 if "$BIN/timekeeper" export 2>/dev/null; then fail "export without an endpoint succeeded"; fi

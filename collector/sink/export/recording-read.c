@@ -115,9 +115,9 @@ static uint64_t u64_or_none(sqlite3_stmt *st, int col)
 
 int tk_rec_processes(tk_rec *r, int (*fn)(void *, const tk_rec_process *), void *ctx)
 {
-    ROWS(r, "SELECT id, pid, name, cmdline FROM processes ORDER BY id", {
+    ROWS(r, "SELECT id, pid, name, cmdline, real_minus_mono_ns FROM processes ORDER BY id", {
         tk_rec_process p = {sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1), text(st, 2),
-                            text(st, 3)};
+                            text(st, 3), sqlite3_column_int64(st, 4)};
         stop_ = fn(ctx, &p);
     });
 }
@@ -199,19 +199,34 @@ int tk_rec_points(tk_rec *r, int (*fn)(void *, const tk_rec_point *), void *ctx)
     });
 }
 
+/* The samples of sql: name, thread, ns, value, gauge, interval, delta. */
+static int samples(tk_rec *r, const char *sql, int (*fn)(void *, const tk_rec_sample *), void *ctx)
+{
+    ROWS(r, sql, {
+        tk_rec_sample s = {sqlite3_column_int64(st, 0),
+                           sqlite3_column_type(st, 1) == SQLITE_NULL ? -1
+                                                                     : sqlite3_column_int64(st, 1),
+                           (uint64_t)sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3),
+                           sqlite3_column_int(st, 4), sqlite3_column_int64(st, 5),
+                           sqlite3_column_double(st, 6)};
+        stop_ = fn(ctx, &s);
+    });
+}
+
 int tk_rec_samples(tk_rec *r, int (*fn)(void *, const tk_rec_sample *), void *ctx)
 {
-    ROWS(r,
-         "SELECT name, thread, ns, total, 0 FROM counters "
-         "UNION ALL SELECT name, thread, ns, value, 1 FROM gauges",
-         {
-             tk_rec_sample s = {sqlite3_column_int64(st, 0),
-                                sqlite3_column_type(st, 1) == SQLITE_NULL
-                                    ? -1 : sqlite3_column_int64(st, 1),
-                                (uint64_t)sqlite3_column_int64(st, 2),
-                                sqlite3_column_double(st, 3), sqlite3_column_int(st, 4)};
-             stop_ = fn(ctx, &s);
-         });
+    return samples(r,
+                   "SELECT name, thread, ns, total, 0, -1, 0 FROM counters "
+                   "UNION ALL SELECT name, thread, ns, value, 1, -1, 0 FROM gauges",
+                   fn, ctx);
+}
+
+int tk_rec_window_samples(tk_rec *r, int (*fn)(void *, const tk_rec_sample *), void *ctx)
+{
+    return samples(r,
+                   "SELECT name, thread, ns, total, 0, interval, delta FROM counters "
+                   "UNION ALL SELECT name, thread, ns, value, 1, interval, 0 FROM gauges",
+                   fn, ctx);
 }
 
 int tk_rec_stats(tk_rec *r, int (*fn)(void *, const tk_rec_stat *), void *ctx)

@@ -16,6 +16,7 @@ typedef struct tk_rec_process {
     int64_t id;
     int pid;
     const char *name, *cmdline;
+    int64_t real_minus_mono_ns; /* wall time = CLOCK_MONOTONIC instant + this */
 } tk_rec_process;
 
 typedef struct tk_rec_thread {
@@ -48,6 +49,8 @@ typedef struct tk_rec_sample {
     uint64_t ns;
     double value;
     int gauge;              /* 0: a counter's total, 1: a gauge */
+    int64_t interval;       /* intervals.id of the window (tk_rec_window_samples); else -1 */
+    double delta;           /* a counter's change during the window (0 for a gauge) */
 } tk_rec_sample;
 
 /* One stats row (one window, timer and kind). */
@@ -93,6 +96,8 @@ int tk_rec_spans(tk_rec *r, int (*fn)(void *ctx, const tk_rec_span *s, size_t n)
 int tk_rec_points(tk_rec *r, int (*fn)(void *ctx, const tk_rec_point *p), void *ctx);
 /* Counter totals and gauge values, counters first, each in file order. */
 int tk_rec_samples(tk_rec *r, int (*fn)(void *ctx, const tk_rec_sample *s), void *ctx);
+/* The same with each row's window and a counter's delta in it (interval, delta). */
+int tk_rec_window_samples(tk_rec *r, int (*fn)(void *ctx, const tk_rec_sample *s), void *ctx);
 int tk_rec_stats(tk_rec *r, int (*fn)(void *ctx, const tk_rec_stat *s), void *ctx);
 /* Component callback calls, in the order they ran. */
 int tk_rec_calls(tk_rec *r, int (*fn)(void *ctx, const tk_rec_call *c), void *ctx);
