@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "agg/tasks.h"
+
 int cli_otlp_option(const cli_command *cmd, cli_otlp_opts *o, int key, const char *arg)
 {
     switch (key) {
@@ -90,15 +92,19 @@ int cli_otlp_pusher_open(cli_otlp_pusher *p, const char *name, const tk_otlp_con
     tka_options ao = {.timer_glob = timer_glob};
     p->agg = tka_agg_new(&ao);
     p->counters = tka_counters_new();
+    p->tasks = tkc_tasks_new();
+    tkc_consumer tc = p->tasks ? tkc_tasks_consumer(p->tasks) : (tkc_consumer){0};
     const tkc_consumer *sc = p->sink.ops->consumer(&p->sink);
     if (!p->agg || !p->counters || tkc_core_subscribe(core, tka_agg_consumer(p->agg)) != 0 ||
-        tkc_core_subscribe(core, tka_counters_consumer(p->counters)) != 0 ||
+        tkc_core_subscribe(core, tka_counters_consumer(p->counters)) != 0 || !p->tasks ||
+        tkc_core_subscribe(core, &tc) != 0 ||
         (sc && tkc_core_subscribe(core, sc) != 0)) {
         /* the caller closes the core, then this pusher */
         return cli_error(name, "out of memory");
     }
     if (p->counters)
         tk_sink_otlp_set_counters(&p->sink, p->counters);
+    tk_sink_otlp_set_tasks(&p->sink, p->tasks);
     p->t0 = tkc_now_ns();
     return 0;
 }
@@ -140,6 +146,8 @@ void cli_otlp_pusher_close(cli_otlp_pusher *p, tk_sink_otlp_stats *st)
     }
     tka_agg_free(p->agg);
     tka_counters_free(p->counters);
+    tkc_tasks_free(p->tasks);
+    p->tasks = NULL;
     p->agg = NULL;
     p->counters = NULL;
 }

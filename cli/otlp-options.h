@@ -66,6 +66,7 @@ typedef struct cli_otlp_pusher {
     tk_sink sink;
     tka_agg *agg;
     tka_counters *counters;
+    struct tkc_tasks *tasks; /* task types, exported when the program has any */
     uint64_t t0, ring_lost;
     const char *url;       /* the metrics endpoint, for messages */
     uint64_t flush_ns;

@@ -7,7 +7,7 @@ usage: otlp_check.py [--node NODE_MODULES] PROTO_DIR FILE
 FILE is NNNN-metrics.bin / NNNN-traces.bin (decoded with `protoc --decode` against
 PROTO_DIR/otlp.proto, or with the JavaScript decoder when --node is given) or .json (OTLP JSON).
 Lines:  R key value | M name timer expo count=C buckets=B zero=Z scale=S temporality=T
-        | M name timer sum value=V temporality=T | S name trace span start end
+        | M name timer sum|gauge value=V temporality=T [@key=value ...] (other point attributes) | S name trace span start end
 """
 import json
 import re
@@ -129,9 +129,12 @@ def summarize(req):
                         s = one(m, kind)
                         for dp in many(s, "data_points"):
                             v = one(dp, "as_int", one(dp, "as_double", 0))
-                            out.append("M %s %s %s value=%s temporality=%s" % (
-                                name, attrs(dp).get("timer", ""), kind, v,
-                                one(s, "aggregation_temporality", 0)))
+                            a = attrs(dp)
+                            more = "".join(" @%s=%s" % (k, str(x).replace(" ", "_"))
+                                           for k, x in sorted(a.items()) if k != "timer")
+                            out.append("M %s %s %s value=%s temporality=%s%s" % (
+                                name, a.get("timer", ""), kind, v,
+                                one(s, "aggregation_temporality", 0), more))
         for ss in many(rx, "scope_spans"):
             for s in many(ss, "spans"):
                 out.append("S %s %s %s %s %s" % (text(one(s, "name")), hexid(one(s, "trace_id")),

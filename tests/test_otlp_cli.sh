@@ -174,7 +174,7 @@ for temporality in delta cumulative; do
         2> "$TK_DIR/serve-$temporality.err" &
     SRV=$!
     i=0
-    until grep -q '/metrics' "$TK_DIR/serve-$temporality.err"; do
+    until grep -q '/metrics' "$TK_DIR/serve-$temporality.err" 2>/dev/null; do
         i=$((i + 1)); [ $i -lt 300 ] || fail "serve did not start: $(cat "$TK_DIR/serve-$temporality.err")"
         sleep 0.02
     done
@@ -223,7 +223,69 @@ else:
     assert ins == sorted(ins) and ins[-1] == sent, (ins, sent)
 print("serve --otlp %s: gw.messages_in %s, the gateway counted %d" % (temporality, ins, sent))
 PYEOF
+    # the gateway's resources from /proc, in the same requests: CPU time, RSS, threads
+    $PY - "$TK_DIR/serve-$temporality.txt" $temporality <<'PYEOF' || fail "serve --otlp $temporality resources"
+import sys
+temporality = sys.argv[2]
+cpu, rss, threads = [], [], []
+for line in open(sys.argv[1]):
+    f = line.split()
+    if f[:1] != ["M"]:
+        continue
+    kv = dict(x.lstrip("@").split("=", 1) for x in f[3:] if "=" in x)
+    if f[1] == "process.cpu.time":
+        assert f[2] == "sum" and kv["temporality"] == ("1" if temporality == "delta" else "2"), f
+        assert kv["cpu.mode"] in ("user", "system"), f
+        cpu.append((kv["cpu.mode"], float(kv["value"])))
+    elif f[1] == "process.memory.usage":
+        assert f[2] == "gauge", f
+        rss.append(int(kv["value"]))
+    elif f[1] == "process.threads":
+        threads.append(int(kv["value"]))
+assert cpu and rss and threads, "no resources: %d %d %d" % (len(cpu), len(rss), len(threads))
+assert all(v >= 0 for _, v in cpu), cpu
+# user + system: delta points add up, cumulative ones grow to the process's total
+if temporality == "delta":
+    total = sum(v for _, v in cpu)
+else:
+    total = max(v for m, v in cpu if m == "user") + max(v for m, v in cpu if m == "system")
+assert 0 < total < 60, cpu  # the gateway at 2000 messages/s for 1.5 s
+assert all(1 << 20 <= r < 16 << 30 for r in rss), rss
+assert all(2 <= t < 1000 for t in threads), threads  # the gateway runs several threads
+print("resources %s: cpu %.3f s, rss %d..%d, threads %s" % (
+    temporality, total, min(rss), max(rss), sorted(set(threads))))
+PYEOF
 done
+
+# Task types (the libuv example, when built): handle_request arrives with its sums, exec with
+# children at least its own exec, and the 200 requests of the selftest as calls.
+if [ -x "$BIN/uv-server" ]; then
+    mkdir -p "$TK_DIR/shm-uv"
+    TK_DIR="$TK_DIR/shm-uv" "$BIN/uv-server" --selftest 200 > "$TK_DIR/uv.out" 2>&1 || fail "uv-server: $(cat "$TK_DIR/uv.out")"
+    start_receiver "$TK_DIR/r-uv" 200
+    TK_DIR="$TK_DIR/shm-uv" "$BIN/timekeeper" export --otlp "$URL" --json > "$TK_DIR/uv.json" \
+        || fail "export of uv-server: $(cat "$TK_DIR/uv.json")"
+    for f in "$TK_DIR"/r-uv/*-metrics.bin; do
+        $PY "$SRC/tests/otlp_check.py" "$SRC/tests/data/otlp" "$f"
+    done > "$TK_DIR/uv.txt"
+    $PY - "$TK_DIR/uv.txt" <<'PYEOF' || fail "task metrics: $(grep task "$TK_DIR/uv.txt" | head)"
+import sys
+got = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if f[:1] == ["M"] and f[1].startswith("timekeeper.task."):
+        kv = dict(x.lstrip("@").split("=", 1) for x in f[3:] if "=" in x)
+        assert f[2] == "sum", f
+        if kv.get("code.function") == "handle_request":
+            assert kv["code.filepath"].endswith("uv_server.c") and int(kv["code.lineno"]) > 0, f
+            got[f[1]] = float(kv["value"])
+assert set(got) == {"timekeeper.task.exec", "timekeeper.task.exec_with_children",
+                    "timekeeper.task.calls"}, got
+assert got["timekeeper.task.calls"] == 200, got
+assert got["timekeeper.task.exec_with_children"] >= got["timekeeper.task.exec"] > 0, got
+print("tasks: handle_request", got)
+PYEOF
+fi
 
 # A recording pushed window by window: each request is one `interval` window of the file, its
 # histogram counts equal that window's stats rows, its timestamps are the window's (wall clock);

@@ -213,6 +213,9 @@ typedef struct tk_otlp_proc_in {
     size_t ntimers;
     const tk_otlp_value_in *values; /* counters and gauges; NULL: none */
     size_t nvalues;
+    const tk_otlp_metric *extra;    /* more metrics as they are (resources, tasks); a zero start
+                                     * or time takes the window's; NULL: none */
+    size_t nextra;
 } tk_otlp_proc_in;
 
 typedef struct tk_otlp tk_otlp;
@@ -223,7 +226,7 @@ int tk_otlp_new(const tk_otlp_config *c, tk_otlp **out);
 /* Encodes the metrics of p for the window [start, end] (Unix ns) into requests of at most
  * max_request_bytes and queues them: per timer an exponential histogram of processing time and of
  * latency (when it has one) and a sum of lost records; per counter a monotonic sum, per gauge a
- * gauge (p->values). Returns 0, -ENOMEM, or -EAGAIN when the
+ * gauge (p->values), then p->extra. Returns 0, -ENOMEM, or -EAGAIN when the
  * queue refused a request (counted in the exporter's overflow). Not thread-safe (one caller). */
 int tk_otlp_push_metrics(tk_otlp *x, const tk_otlp_proc_in *p, uint64_t start_unix_ns,
                          uint64_t end_unix_ns);

@@ -156,7 +156,7 @@ int tk_otlp_push_metrics(tk_otlp *x, const tk_otlp_proc_in *p, uint64_t start_un
     res.attrs = ra;
     res.nattrs = resource_attrs(x, p->name, p->cmdline, p->pid, ra);
 
-    size_t cap = p->ntimers * 3 + p->nvalues;
+    size_t cap = p->ntimers * 3 + p->nvalues + p->nextra;
     tk_otlp_metric *m = calloc(cap ? cap : 1, sizeof *m);
     tk_otlp_expo *ex = calloc(cap ? cap : 1, sizeof *ex);
     tk_otlp_attr *ta = calloc(p->ntimers ? p->ntimers : 1, sizeof *ta);
@@ -192,6 +192,14 @@ int tk_otlp_push_metrics(tk_otlp *x, const tk_otlp_proc_in *p, uint64_t start_un
                                   .kind = v->gauge ? TK_OTLP_GAUGE : TK_OTLP_SUM,
                                   .start_unix_ns = start_unix_ns, .time_unix_ns = end_unix_ns,
                                   .ival = v->value};
+    }
+    for (size_t i = 0; i < p->nextra; i++) {
+        m[n] = p->extra[i];
+        if (!m[n].start_unix_ns)
+            m[n].start_unix_ns = start_unix_ns;
+        if (!m[n].time_unix_ns)
+            m[n].time_unix_ns = end_unix_ns;
+        n++;
     }
     rc = push_chunk(x, &res, m, n);
 out:

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "agg/counters.h"
+#include "agg/tasks.h"
+#include "core/procstat.h"
 #include "format/segment.h"
 
 typedef struct otlp_sink {
@@ -22,7 +24,152 @@ typedef struct otlp_sink {
     tka_counter_value *cv;
     tk_otlp_value_in *values;
     size_t vcap;
+    /* resources: the CPU times last sent per process (delta temporality) */
+    struct cpu_prev { uint64_t key, user_ns, sys_ns; } *cpu;
+    size_t ncpu, cpucap;
+    /* tasks: the totals last sent per task type (delta temporality) */
+    tkc_tasks *tasks;
+    struct task_prev { char *name; uint64_t exec, ewc, calls; } *tprev;
+    size_t ntprev, tprevcap;
+    tkc_task_row *rows;
+    size_t rowcap;
+    tk_otlp_metric *tm;   /* the task metrics of one window */
+    tk_otlp_attr *ta;
+    size_t ntm;
 } otlp_sink;
+
+/* A counter's value to send: its total (cumulative) or the growth since *prev (delta), which
+ * becomes the total. A total that went back gives 0. */
+static uint64_t sum_value(const otlp_sink *o, uint64_t *prev, uint64_t total)
+{
+    uint64_t d = total >= *prev ? total - *prev : 0;
+    *prev = total;
+    return o->temporality == TK_OTLP_CUMULATIVE ? total : d;
+}
+
+/* The resources of live process p, sampled once, into m[0..5) (attrs in a[0..2)). Returns how
+ * many metrics (0: not readable), or -ENOMEM. */
+static int resources_of(otlp_sink *o, const tkc_proc *p, tk_otlp_metric *m, tk_otlp_attr *a)
+{
+    tkc_procstat ps;
+    if (p->state != TKC_PROC_LIVE || p->pid <= 0 || tkc_procstat_read(p->pid, &ps) != 0)
+        return 0;
+    size_t i = 0;
+    while (i < o->ncpu && o->cpu[i].key != p->key)
+        i++;
+    if (i == o->ncpu) {
+        if (o->ncpu == o->cpucap) {
+            size_t cap = o->cpucap ? 2 * o->cpucap : 16;
+            struct cpu_prev *c = realloc(o->cpu, cap * sizeof *c);
+            if (!c)
+                return -ENOMEM;
+            o->cpu = c;
+            o->cpucap = cap;
+        }
+        o->cpu[o->ncpu++] = (struct cpu_prev){.key = p->key}; /* first delta: since it started */
+    }
+    struct cpu_prev *c = &o->cpu[i];
+    uint64_t user = sum_value(o, &c->user_ns, ps.utime_ns), sys = sum_value(o, &c->sys_ns, ps.stime_ns);
+    a[0] = (tk_otlp_attr){.key = "cpu.mode", .str = "user"};
+    a[1] = (tk_otlp_attr){.key = "cpu.mode", .str = "system"};
+    static const char cpu_desc[] = "CPU time of the process";
+    m[0] = (tk_otlp_metric){.name = "process.cpu.time", .description = cpu_desc, .unit = "s",
+                            .kind = TK_OTLP_SUM, .attrs = &a[0], .nattrs = 1,
+                            .dval = (double)user / 1e9, .is_double = 1};
+    m[1] = m[0];
+    m[1].attrs = &a[1];
+    m[1].dval = (double)sys / 1e9;
+    m[2] = (tk_otlp_metric){.name = "process.memory.usage", .description = "resident set size",
+                            .unit = "By", .kind = TK_OTLP_GAUGE, .ival = (int64_t)ps.rss_bytes};
+    m[3] = (tk_otlp_metric){.name = "process.threads", .description = "threads of the process",
+                            .unit = "{thread}", .kind = TK_OTLP_GAUGE, .ival = ps.threads};
+    return 4;
+}
+
+/* The previous totals of task type name (created on first sight), or NULL when out of memory. */
+static struct task_prev *task_prev_of(otlp_sink *o, const char *name)
+{
+    for (size_t i = 0; i < o->ntprev; i++)
+        if (strcmp(o->tprev[i].name, name) == 0)
+            return &o->tprev[i];
+    if (o->ntprev == o->tprevcap) {
+        size_t cap = o->tprevcap ? 2 * o->tprevcap : 32;
+        struct task_prev *t = realloc(o->tprev, cap * sizeof *t);
+        if (!t)
+            return NULL;
+        o->tprev = t;
+        o->tprevcap = cap;
+    }
+    char *dup = strdup(name);
+    if (!dup)
+        return NULL;
+    o->tprev[o->ntprev] = (struct task_prev){.name = dup};
+    return &o->tprev[o->ntprev++];
+}
+
+/* The task metrics of this window into o->tm (o->ntm of them). Returns 0 or -ENOMEM. */
+static int tasks_of(otlp_sink *o)
+{
+    o->ntm = 0;
+    if (!o->tasks)
+        return 0;
+    size_t n = tkc_tasks_rows(o->tasks, NULL, 0);
+    if (n > o->rowcap) {
+        tkc_task_row *r = realloc(o->rows, n * sizeof *r);
+        if (!r)
+            return -ENOMEM;
+        o->rows = r;
+        o->rowcap = n;
+    }
+    if (n)
+        n = tkc_tasks_rows(o->tasks, o->rows, n);
+    size_t k = n > TK_OTLP_TOP_TASKS ? TK_OTLP_TOP_TASKS : n, types = k + (n > k);
+    if (!o->tm) {
+        o->tm = calloc((TK_OTLP_TOP_TASKS + 1) * 3, sizeof *o->tm);
+        o->ta = calloc((TK_OTLP_TOP_TASKS + 1) * 3, sizeof *o->ta);
+        if (!o->tm || !o->ta)
+            return -ENOMEM;
+    }
+    for (size_t i = 0; i < types; i++) {
+        tkt_totals t;
+        const char *name = "other";
+        tk_otlp_attr *a = &o->ta[3 * i];
+        size_t na = 1;
+        if (i < k) {
+            const tkc_task_row *r = &o->rows[i];
+            t = r->t;
+            name = r->name;
+            a[0] = (tk_otlp_attr){.key = "code.function", .str = r->func};
+            a[1] = (tk_otlp_attr){.key = "code.filepath", .str = r->file};
+            a[2] = (tk_otlp_attr){.key = "code.lineno", .ival = r->line};
+            na = r->line ? 3 : 2;
+        } else {
+            tkc_tasks_other(o->rows, n, k, &t);
+            name = "\001other"; /* never a registered name */
+            a[0] = (tk_otlp_attr){.key = "code.function", .str = "other"};
+        }
+        struct task_prev *pv = task_prev_of(o, name);
+        if (!pv)
+            return -ENOMEM;
+        uint64_t exec = sum_value(o, &pv->exec, t.exec);
+        uint64_t ewc = sum_value(o, &pv->ewc, t.exec + t.children_exec);
+        uint64_t calls = sum_value(o, &pv->calls, t.completed + t.failed + t.cancelled);
+        tk_otlp_metric *m = &o->tm[o->ntm];
+        m[0] = (tk_otlp_metric){.name = "timekeeper.task.exec", .unit = "s", .kind = TK_OTLP_SUM,
+                                .description = "time the task type ran, its children excluded",
+                                .attrs = a, .nattrs = na, .dval = (double)exec / 1e9, .is_double = 1};
+        m[1] = m[0];
+        m[1].name = "timekeeper.task.exec_with_children";
+        m[1].description = "time the task type ran, its children included";
+        m[1].dval = (double)ewc / 1e9;
+        m[2] = (tk_otlp_metric){.name = "timekeeper.task.calls", .unit = "{call}",
+                                .kind = TK_OTLP_SUM, .attrs = a, .nattrs = na,
+                                .description = "tasks finished (completed, failed or cancelled)",
+                                .ival = (int64_t)calls};
+        o->ntm += 3;
+    }
+    return 0;
+}
 
 /* The counters and gauges of process key into o->values. Returns how many, or -ENOMEM. */
 static long values_of(otlp_sink *o, uint64_t key)
@@ -70,6 +217,7 @@ static int otlp_window(tk_sink *s, const tk_window_view *v)
 {
     otlp_sink *o = s->state;
     uint64_t end_unix = (uint64_t)(v->now_real_s * 1e9);
+    int tasks_sent = 0;
     for (size_t i = 0; i < tka_agg_proc_count(v->agg); i++) {
         const tka_proc *ap = tka_agg_proc(v->agg, i);
         const tkc_proc *p = tka_proc_core(ap);
@@ -116,7 +264,25 @@ static int otlp_window(tk_sink *s, const tk_window_view *v)
             for (int k = 0; k < TKA_KINDS; k++)
                 ti->more[k] = w == TKA_TOTAL && ti->h[k] ? tka_timer_hist(t, TKA_TOTAL, k) : NULL;
         }
+        /* resources (sampled here, once per push) and, with the first process, the tasks */
+        if (!tasks_sent && tasks_of(o) < 0)
+            return -ENOMEM;
+        tk_otlp_metric *extra = malloc((4 + (tasks_sent ? 0 : o->ntm)) * sizeof *extra);
+        tk_otlp_attr ra[2];
+        int nr = extra ? resources_of(o, p, extra, ra) : -ENOMEM;
+        if (nr < 0) {
+            free(extra);
+            return -ENOMEM;
+        }
+        in.extra = extra;
+        in.nextra = (size_t)nr;
+        if (!tasks_sent && o->ntm) {
+            memcpy(extra + nr, o->tm, o->ntm * sizeof *extra);
+            in.nextra += o->ntm;
+            tasks_sent = 1;
+        }
         int r = tk_otlp_push_metrics(o->x, &in, start_unix, end_unix);
+        free(extra);
         o->pushes++;
         if (r < 0 && r != -EAGAIN) /* a full queue is counted by the exporter */
             return r;
@@ -155,6 +321,13 @@ static int otlp_close(tk_sink *s)
     free(o->timers);
     free(o->cv);
     free(o->values);
+    free(o->cpu);
+    for (size_t i = 0; i < o->ntprev; i++)
+        free(o->tprev[i].name);
+    free(o->tprev);
+    free(o->rows);
+    free(o->tm);
+    free(o->ta);
     free(o);
     s->state = NULL;
     return 0;
@@ -206,4 +379,10 @@ void tk_sink_otlp_set_counters(tk_sink *s, const struct tka_counters *c)
 {
     otlp_sink *o = s->state;
     o->counters = c;
+}
+
+void tk_sink_otlp_set_tasks(tk_sink *s, struct tkc_tasks *t)
+{
+    otlp_sink *o = s->state;
+    o->tasks = t;
 }
