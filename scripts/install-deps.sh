@@ -11,6 +11,8 @@ PKGS="$PKGS libuv1-dev"
 PKGS="$PKGS libmicrohttpd-dev prometheus python3-prometheus-client"
 # OTLP export: libcurl to send.
 PKGS="$PKGS libcurl4-openssl-dev"
+# plot (gnuplot) and bench's load generator (wrk): their tests run them for real.
+PKGS="$PKGS gnuplot-nox wrk"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
