@@ -219,7 +219,9 @@ typedef struct tks_record {
 
 /* A point is one TKS_REC_POINT record followed by 1..3 continuation records (published together).
  * The first continuation carries the session and the first 16 context bytes, the next ones 28
- * context bytes each; ctx_len (<= TK_CONTEXT_MAX) is the total context length. */
+ * context bytes each; ctx_len (<= TK_CONTEXT_MAX) is the total context length. Context bytes past
+ * ctx_len are unspecified (a point without context leaves what an earlier lap wrote there): a
+ * reader takes ctx_len bytes, never more. */
 typedef struct tks_point_ext {
     uint32_t tag;            /* TKS_TAG(TKS_REC_POINT_EXT, index 1..3) */
     uint16_t ctx_len;        /* total context bytes (first continuation only) */

@@ -10,6 +10,8 @@
 #include <timekeeper.h>
 
 #define TK_HIDDEN __attribute__((visibility("hidden")))
+/* for the few hot-path helpers whose call would cost more than their body, at every -O level */
+#define TK_ALWAYS_INLINE __attribute__((always_inline))
 #define TK_DEFAULT_RING_SIZE TKS_DEFAULT_RING_CAPACITY
 #define TK_DEFAULT_MAX_THREADS TKS_DEFAULT_MAX_RINGS
 #define TK_MAX_NAMES TKS_DEFAULT_MAX_NAMES

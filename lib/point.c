@@ -1,6 +1,7 @@
 /* point.c — labeled points: one point record plus 1..3 continuation records in the ring, and the
  * optional TIMING text line (TK_TIMING=1). */
 #include "internal.h"
+#include "point-fast.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -196,8 +197,11 @@ static inline uint64_t ctx_bytes(const char *ctx, size_t len, size_t off, size_t
     return v;
 }
 
-void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint64_t command,
-                 uint64_t session, const char *ctx, size_t len)
+/* Every case but the common one: recording off, a bad label, TIMING text on, no ring yet, or a
+ * context. Out of line, so that the common case in tk_point_at() stays a few loads and stores. */
+static __attribute__((noinline)) void point_general(tk_label_t label, uint64_t ticks,
+                                                    uint64_t client, uint64_t command,
+                                                    uint64_t session, const char *ctx, size_t len)
 {
     if (TK_UNLIKELY(!tk__enabled)) {
         tk__drop_disabled();
@@ -254,9 +258,19 @@ void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint64_t com
     r->head = nh;
 }
 
+void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint64_t command,
+                 uint64_t session, const char *ctx, size_t len)
+{
+    if (TK_UNLIKELY((ctx && len) || !tk__point_fast(label, ticks, client, command, session)))
+        point_general(label, ticks, client, command, session, ctx, len);
+}
+
 void tk_point(tk_label_t label, uint64_t client, uint64_t command, uint64_t session,
               const char *context)
 {
-    tk_point_at(label, tk_now(), client, command, session, context,
-                context ? strlen(context) : 0);
+    const uint64_t t = tk_now();
+    if (context && *context) /* straight to the general path: tk_point_at() would only pass it on */
+        point_general(label, t, client, command, session, context, strlen(context));
+    else
+        tk_point_at(label, t, client, command, session, NULL, 0);
 }
