@@ -6,9 +6,12 @@
  * (timekeeper/include/timekeeper_capi.h), so a process has one segment however many extensions
  * record into it.
  *
- * Cost of point("LABEL"): one METH_FASTCALL call, an identity-cache hit for the label string (no
- * hashing), tk_now() and tk_point_at(); nothing is allocated. Context keywords are rendered into a
- * stack buffer. `python3 -m timekeeper.calibrate` measures it against noop().
+ * Cost of point(label, client, command, session): one METH_FASTCALL call, an identity-cache hit for
+ * the label string (no hashing), each id read inline from a small int's digits, tk_now() and the
+ * library's inline point writer (lib/point-fast.h: two ring records, no call); nothing is
+ * allocated. Keywords, contexts and anything unusual take the general path, out of line. Context
+ * keywords are rendered into a stack buffer. `python3 -m timekeeper.calibrate` measures it
+ * against noop_point(), the same call doing nothing.
  *
  * Nothing here releases the GIL: every call is a few tens of nanoseconds. All module state is
  * process-wide, like the library's (one segment per process). */
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include "timekeeper_capi.h"
+#include "lib/point-fast.h"
 
 _Static_assert(sizeof(unsigned long) == 8, "ids are parsed with PyLong_AsUnsignedLong");
 
@@ -201,7 +205,7 @@ static int id_get_slow(PyObject *o, const char *what, uint64_t *out)
  * PyLong_AsUnsignedLong costs ~4 ns per id, a third of a point() with three ids. Returns 1, or 0
  * for anything else (negative, larger, or an interpreter whose int layout this does not know),
  * which then goes through the public API. */
-static inline int long_small_value(PyObject *o, uint64_t *out)
+static inline TK_ALWAYS_INLINE int long_small_value(PyObject *o, uint64_t *out)
 {
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && PyLong_SHIFT == 30
     const PyLongObject *l = (const PyLongObject *)o;
@@ -254,6 +258,16 @@ static inline int id_get(PyObject *o, const char *what, uint64_t *out)
         return 0;
     }
     return id_get_slow(o, what, out);
+}
+
+/* The fast path's id: None or a small exact int, read inline; 0 for anything else (which the
+ * general path then converts or refuses with the right message). */
+static inline TK_ALWAYS_INLINE int id_fast(PyObject *o, uint64_t *out)
+{
+    if (TK_LIKELY(PyLong_CheckExact(o)))
+        return long_small_value(o, out);
+    *out = TK_ID_NONE;
+    return o == Py_None;
 }
 
 /* ---- context: key=value pairs rendered as text ------------------------------------------------- */
@@ -401,28 +415,62 @@ static PyObject *point_record(tk_label_t label, uint64_t t, PyObject **slots, co
     Py_RETURN_NONE;
 }
 
+/* point() with keywords, a context, an id that is not a small int or None, or a label not in the
+ * identity cache: bound and converted with every check, out of line so that the fast path below
+ * needs no stack frame of its own. `first` is 0 for point(label, ...), 1 for Label.point(...). */
+static __attribute__((noinline)) PyObject *point_general(tk_label_t label, uint64_t t, int first,
+                                                         PyObject *const *args, Py_ssize_t nargs,
+                                                         PyObject *kwnames)
+{
+    PyObject *slots[4] = {NULL, NULL, NULL, NULL};
+    ctx_text ctx;
+    ctx.len = 0;
+    if (point_parse("point", first, args, nargs, kwnames, slots, &ctx) ||
+        (first == 0 && label_get(slots[0], &label)))
+        return NULL;
+    return point_record(label, t, slots, &ctx);
+}
+
+/* The fast path of point(label[, client[, command[, session]]]) and of Label.point(...): positional
+ * ids that are None or small ints, unrolled; `ids` are the arguments after the label. Returns 1
+ * when the point was recorded. */
+static inline TK_ALWAYS_INLINE int point_fast(tk_label_t label, uint64_t t, PyObject *const *ids,
+                                              Py_ssize_t n)
+{
+    uint64_t client = TK_ID_NONE, command = TK_ID_NONE, session = TK_ID_NONE;
+    switch (n) {
+    case 3:
+        if (TK_UNLIKELY(!id_fast(ids[2], &session)))
+            return 0;
+        /* fall through */
+    case 2:
+        if (TK_UNLIKELY(!id_fast(ids[1], &command)))
+            return 0;
+        /* fall through */
+    case 1:
+        if (TK_UNLIKELY(!id_fast(ids[0], &client)))
+            return 0;
+        /* fall through */
+    case 0:
+        if (TK_UNLIKELY(!tk__point_fast(label, t, client, command, session)))
+            tk_point_at(label, t, client, command, session, NULL, 0);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static PyObject *py_point(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
                           PyObject *kwnames)
 {
     (void)self;
     const uint64_t t = tk_now(); /* the point's instant: as early as possible */
-    tk_label_t label;
-    if (TK_LIKELY(!kwnames && nargs >= 1 && nargs <= 4)) { /* positional only: no context */
-        uint64_t ids[3] = {TK_ID_NONE, TK_ID_NONE, TK_ID_NONE};
-        if (label_get(args[0], &label))
-            return NULL;
-        for (Py_ssize_t i = 1; i < nargs; i++)
-            if (id_get(args[i], param_names[i], &ids[i - 1]))
-                return NULL;
-        tk_point_at(label, t, ids[0], ids[1], ids[2], NULL, 0);
-        Py_RETURN_NONE;
+    if (TK_LIKELY(!kwnames && nargs >= 1)) {
+        const struct label_slot *ls = label_slot_of(args[0]);
+        if (TK_LIKELY(ls->key == args[0]) && point_fast(ls->id, t, args + 1, nargs - 1))
+            Py_RETURN_NONE;
     }
-    PyObject *slots[4] = {NULL, NULL, NULL, NULL};
-    ctx_text ctx;
-    ctx.len = 0;
-    if (point_parse("point", 0, args, nargs, kwnames, slots, &ctx) || label_get(slots[0], &label))
-        return NULL;
-    return point_record(label, t, slots, &ctx);
+    return point_general(0, t, 0, args, nargs, kwnames);
 }
 
 PyDoc_STRVAR(point_doc,
@@ -480,20 +528,9 @@ static PyObject *Label_point(LabelObject *l, PyObject *const *args, Py_ssize_t n
                              PyObject *kwnames)
 {
     const uint64_t t = tk_now();
-    if (TK_LIKELY(!kwnames && nargs <= 3)) { /* positional only: no context */
-        uint64_t ids[3] = {TK_ID_NONE, TK_ID_NONE, TK_ID_NONE};
-        for (Py_ssize_t i = 0; i < nargs; i++)
-            if (id_get(args[i], param_names[i + 1], &ids[i]))
-                return NULL;
-        tk_point_at(l->id, t, ids[0], ids[1], ids[2], NULL, 0);
+    if (TK_LIKELY(!kwnames) && point_fast(l->id, t, args, nargs))
         Py_RETURN_NONE;
-    }
-    PyObject *slots[4] = {NULL, NULL, NULL, NULL};
-    ctx_text ctx;
-    ctx.len = 0;
-    if (point_parse("point", 1, args, nargs, kwnames, slots, &ctx))
-        return NULL;
-    return point_record(l->id, t, slots, &ctx);
+    return point_general(l->id, t, 1, args, nargs, kwnames);
 }
 
 static PyMethodDef Label_methods[] = {
@@ -1654,6 +1691,7 @@ static PyObject *py_task_snapshot(PyObject *self, PyObject *unused)
     {"_task_snapshot", py_task_snapshot, METH_NOARGS,                                            \
      "_task_snapshot()\n--\n\nThe calling thread's task totals, one dict per task type."},
 /* ==== end of asyncio task profiling ============================================================= */
+
 
 static PyMethodDef module_methods[] = {
     PY_TK_COUNTER_METHODS /* counters, gauges and stages: the block above */

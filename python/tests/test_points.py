@@ -92,6 +92,50 @@ def test_ids_accept_int_like_objects_with_index(tk_dir):
     assert (q["client"], q["command"], q["session"]) == (77, 78, 2**40)
 
 
+def test_ids_read_inline_and_through_the_general_path_record_the_same_values(tk_dir):
+    # point() reads None and ints below 2**60 inline (its fast path) and takes every other id, a
+    # keyword or a label it has not seen to the general path: the boundaries record exactly
+    edges = [0, 1, 2**30 - 1, 2**30, 2**60 - 1, 2**60, 2**63, 2**64 - 2]
+    run_python(f"""
+        import timekeeper as tk
+        edges = {edges!r}
+        for v in edges:
+            tk.point("PY_EDGE", v, None, v)
+            tk.label("PY_EDGE_L").point(None, v)
+        class Sub(int): pass
+        tk.point("PY_EDGE", Sub(5), 6, None)                 # an int subclass: general path
+        tk.point("PY_EDGE", 7, 8, session=9)                 # a keyword: general path
+        tk.point("PY_EDGE_NEW_" + "LABEL", 10, 11, 12)       # a label seen the first time
+        for bad in (-1, True, 2**64 - 1, 2**64):             # refused, whichever path saw them
+            try:
+                tk.point("PY_EDGE", 1, 2, bad)
+            except (TypeError, ValueError):
+                pass
+            else:
+                raise SystemExit(f"{{bad!r}} was accepted")
+    """, tk_dir)
+    got = [(q["label"], q["client"], q["command"], q["session"])
+           for q in points(dump(tk_dir), "PY_EDGE")]
+    want = []
+    for v in edges:
+        want += [("PY_EDGE", v, NONE, v), ("PY_EDGE_L", NONE, v, NONE)]
+    want += [("PY_EDGE", 5, 6, NONE), ("PY_EDGE", 7, 8, 9), ("PY_EDGE_NEW_LABEL", 10, 11, 12)]
+    assert got == want
+
+
+def test_a_point_without_context_never_shows_an_earlier_lap_s_context(tk_dir):
+    # the fast path writes no context; slots that held one a lap before must read back empty
+    run_python("""
+        import timekeeper as tk
+        for i in range(3000):                 # a 1024-record ring laps: points take 2..4 records
+            tk.point("PY_LAP", i, 0, 0, data="x" * 60) if i % 2 else tk.point("PY_LAP", i, 0, 0)
+    """, tk_dir, env={"TK_RING_SIZE": "1024"})
+    got = points(dump(tk_dir), "PY_LAP")
+    assert got, "nothing survived in the ring"
+    for q in got:
+        assert q["context"] == ("data=" + "x" * 60 if q["client"] % 2 else ""), q
+
+
 def test_label_object_points_like_point_and_shares_the_label_id(tk_dir):
     p = run_python("""
         import timekeeper as tk
