@@ -11,6 +11,11 @@
 #error "the segment format is little-endian; this writer builds its words for that order"
 #endif
 
+/* Every point tk__point_fast() does not take: checks everything, writes the context, the TIMING
+ * line, counts what it drops (lib/point.c). ctx may be NULL when len is 0. */
+TK_HIDDEN void tk__point_general(tk_label_t label, uint64_t ticks, uint64_t client,
+                                 uint64_t command, uint64_t session, const char *ctx, size_t len);
+
 /* Writes the point record and its one continuation (the session, no context) and returns 1, or
  * returns 0 without writing anything when the case is not the common one (tk_point_at() then
  * handles it). The record's tag and sequence number are one little-endian word, as the

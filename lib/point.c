@@ -199,9 +199,10 @@ static inline uint64_t ctx_bytes(const char *ctx, size_t len, size_t off, size_t
 
 /* Every case but the common one: recording off, a bad label, TIMING text on, no ring yet, or a
  * context. Out of line, so that the common case in tk_point_at() stays a few loads and stores. */
-static __attribute__((noinline)) void point_general(tk_label_t label, uint64_t ticks,
-                                                    uint64_t client, uint64_t command,
-                                                    uint64_t session, const char *ctx, size_t len)
+TK_HIDDEN __attribute__((noinline)) void tk__point_general(tk_label_t label, uint64_t ticks,
+                                                          uint64_t client, uint64_t command,
+                                                          uint64_t session, const char *ctx,
+                                                          size_t len)
 {
     if (TK_UNLIKELY(!tk__enabled)) {
         tk__drop_disabled();
@@ -262,7 +263,7 @@ void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint64_t com
                  uint64_t session, const char *ctx, size_t len)
 {
     if (TK_UNLIKELY((ctx && len) || !tk__point_fast(label, ticks, client, command, session)))
-        point_general(label, ticks, client, command, session, ctx, len);
+        tk__point_general(label, ticks, client, command, session, ctx, len);
 }
 
 void tk_point(tk_label_t label, uint64_t client, uint64_t command, uint64_t session,
@@ -270,7 +271,7 @@ void tk_point(tk_label_t label, uint64_t client, uint64_t command, uint64_t sess
 {
     const uint64_t t = tk_now();
     if (context && *context) /* straight to the general path: tk_point_at() would only pass it on */
-        point_general(label, t, client, command, session, context, strlen(context));
+        tk__point_general(label, t, client, command, session, context, strlen(context));
     else
         tk_point_at(label, t, client, command, session, NULL, 0);
 }

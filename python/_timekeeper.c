@@ -411,7 +411,8 @@ static PyObject *point_record(tk_label_t label, uint64_t t, PyObject **slots, co
     if (id_get(slots[1], "client", &client) || id_get(slots[2], "command", &command) ||
         id_get(slots[3], "session", &session))
         return NULL;
-    tk_point_at(label, t, client, command, session, ctx->len ? ctx->buf : NULL, ctx->len);
+    /* the general path already: straight to the library's own (tk_point_at would pass it on) */
+    tk__point_general(label, t, client, command, session, ctx->len ? ctx->buf : NULL, ctx->len);
     Py_RETURN_NONE;
 }
 
