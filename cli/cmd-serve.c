@@ -22,13 +22,14 @@
 #endif
 #endif
 
-enum { OPT_ALLOW_NONE = 256, OPT_TOP_K, OPT_OTLP_INTERVAL = 0x1100 };
+enum { OPT_ALLOW_NONE = 256, OPT_TOP_K, OPT_FORGET, OPT_OTLP_INTERVAL = 0x1100 };
 
 static const cli_option options[] = {
     {"listen", 'l', "HOST:PORT", "address to listen on (default 127.0.0.1:9464; [::1]:PORT for IPv6)"},
     {"top-k", OPT_TOP_K, "N", "task types per process shown by name, the rest as 'other' (default 10)"},
     {"max-silence", 's', "S", "/healthz: seconds a live process may go without a record (default 5)"},
     {"allow-none", OPT_ALLOW_NONE, NULL, "/healthz: healthy when no live instrumented process exists"},
+    {"forget-exited", OPT_FORGET, "D", "drop an exited process's series D after it exited (default 5m; 'never')"},
     {"pid", 'p', "PID", "only this process"},
     {"dir", 'd', "DIR", "segments directory (default $TK_DIR or /dev/shm)"},
     CLI_OTLP_OPTIONS,
@@ -41,6 +42,7 @@ typedef struct serve_opts {
     unsigned port;
     uint64_t top_k;
     double max_silence;
+    double forget_s;    /* --forget-exited; < 0: never */
     int allow_none, pid;
     const char *dir;
     cli_otlp_opts otlp; /* --otlp and its options */
@@ -52,7 +54,8 @@ static int cmd_serve(int argc, char **argv);
 const cli_command cmd_serve_def = {
     "serve", cmd_serve, "serve the statistics to Prometheus (/metrics) and a health check",
     "[-l|--listen HOST:PORT] [--top-k N] [-s|--max-silence S] [--allow-none] [-p|--pid P]\n"
-    "       [-d|--dir DIR] [--otlp URL [--otlp-interval D] [--otlp-encoding protobuf|json]\n"
+    "       [--forget-exited D|never] [-d|--dir DIR]\n"
+    "       [--otlp URL [--otlp-interval D] [--otlp-encoding protobuf|json]\n"
     "       [--otlp-temporality delta|cumulative] [--otlp-headers K=V,...] [--otlp-queue N]\n"
     "       [--otlp-timeout D] [--otlp-max-buckets N] [--otlp-spans [--sample P] [--span-rate N]]\n"
     "       [--service NAME]]",
@@ -64,6 +67,9 @@ const cli_command cmd_serve_def = {
     "            `timekeeper check`), else 503 naming the quiet ones\n"
     "  /         a page saying what is watched, with links\n"
     "Counters and histograms count everything since serve started. Runs until interrupted.\n"
+    "A process that exited shows `timekeeper_process_up 0` and its final counts for\n"
+    "--forget-exited (5 minutes: a few scrapes), then its series go, so that short-lived\n"
+    "processes do not pile up series; its segment stays (remove it with `timekeeper clean`).\n"
     "Segments are never removed.\n"
     "With --otlp (or any --otlp-* option and $OTEL_EXPORTER_OTLP_ENDPOINT) it also pushes to an\n"
     "OpenTelemetry Collector every --otlp-interval what `export --otlp --live` pushes, program\n"
@@ -132,6 +138,16 @@ static int on_option(void *ctx, int key, const char *arg)
             return cli_usage_error(&cmd_serve_def, "--max-silence wants seconds > 0, not '%s'", arg);
         return 0;
     case OPT_ALLOW_NONE: o->allow_none = 1; return 0;
+    case OPT_FORGET:
+        if (!strcmp(arg, "never")) {
+            o->forget_s = -1;
+            return 0;
+        }
+        if (cli_parse_seconds(arg, 0, 86400.0 * 365, &o->forget_s) < 0)
+            return cli_usage_error(&cmd_serve_def,
+                                   "--forget-exited wants a duration (e.g. 30s, 5m) or 'never', "
+                                   "not '%s'", arg);
+        return 0;
     case 'p': return cli_option_pid(&cmd_serve_def, arg, &o->pid);
     case 'd': o->dir = arg; return 0;
     }
@@ -311,7 +327,8 @@ static void values_close(serve_values *v)
 
 static int cmd_serve(int argc, char **argv)
 {
-    serve_opts o = {.host = "127.0.0.1", .port = 9464, .top_k = 10, .max_silence = 5.0};
+    serve_opts o = {.host = "127.0.0.1", .port = 9464, .top_k = 10, .max_silence = 5.0,
+                    .forget_s = 300};
     int status;
     int first = cli_parse(&cmd_serve_def, argc, argv, on_option, &o, &status);
     if (first < 0)
@@ -387,10 +404,13 @@ static int cmd_serve(int argc, char **argv)
 #ifdef SERVE_TASKS
             add_tasks(tasks, s);
 #endif
+            /* an exited process shows up 0 and its final counts for --forget-exited, then its
+             * series go (the core keeps the segment attached: it would attach it again at the
+             * next rescan otherwise, and counts would start over) */
+            if (o.forget_s >= 0)
+                tkp_snapshot_forget(s, o.forget_s);
             s->build_s = (double)(tkc_now_ns() - t0) / 1e9;
             tkp_server_publish(srv);
-            /* Exited processes stay (up 0, counters frozen): the core would attach their
-             * segments again at the next rescan if they were forgotten. */
         }
     }
     serve_otlp_last(&otlp, drv);

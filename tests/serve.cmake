@@ -12,8 +12,12 @@ if(MICROHTTPD_FOUND)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_serve.sh ${CMAKE_BINARY_DIR}/bin formats)
   add_test(NAME serve_is_scraped_by_a_real_prometheus
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_serve.sh ${CMAKE_BINARY_DIR}/bin prometheus)
+  add_test(NAME serve_forgets_an_exited_process_after_forget_exited
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/test_serve.sh ${CMAKE_BINARY_DIR}/bin forget)
   set_tests_properties(serve_output_passes_promtool_and_the_openmetrics_parser
-                       serve_is_scraped_by_a_real_prometheus PROPERTIES LABELS integration TIMEOUT 120)
+                       serve_is_scraped_by_a_real_prometheus
+                       serve_forgets_an_exited_process_after_forget_exited
+                       PROPERTIES LABELS integration TIMEOUT 120)
 endif()
 add_test(NAME grafana_dashboard_promql_passes_promtool
          COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_grafana_promql.py ${PROJECT_SOURCE_DIR})

@@ -293,6 +293,63 @@ static void resources_are_read_from_proc_at_most_once_per_age(void **state)
     tkp_resources_free(r);
 }
 
+static void forget_drops_processes_down_long_enough_with_all_their_series(void **state)
+{
+    (void)state;
+    tkp_snapshot s = {0};
+    const char *names[] = {"live", "old", "recent"};
+    const int up[] = {1, 0, 0};
+    const double down[] = {0, 400, 10};
+    for (size_t i = 0; i < 3; i++) {
+        tkp_proc *p = tkp_snapshot_add_proc(&s, names[i], (int)(10 + i));
+        p->up = up[i];
+        p->down_s = down[i];
+    }
+    for (size_t i = 0; i < 3; i++) { /* interleaved, so the survivors' entries must move */
+        char n[32];
+        snprintf(n, sizeof n, "%s.timer", names[i]);
+        tkp_hist_add_ns(&tkp_snapshot_add_timer(&s, i, n)->processing, 1000, i + 1);
+        snprintf(n, sizeof n, "%s.label", names[i]);
+        tkp_snapshot_add_points(&s, i, n, 7 * (i + 1));
+        snprintf(n, sizeof n, "%s.counter", names[i]);
+        tkp_snapshot_add_value(&s, i, TKP_VAL_COUNTER, n)->total = 100 + i;
+    }
+    tkp_snapshot_add_task(&s, SIZE_MAX, "handle", "srv.c", 9)->completed = 5; /* no process */
+
+    assert_int_equal(0, tkp_snapshot_forget(&s, 500)); /* nobody down that long */
+    assert_int_equal(3, s.nprocs);
+    assert_int_equal(1, tkp_snapshot_forget(&s, 300));
+    assert_int_equal(2, s.nprocs);
+    assert_string_equal("live", s.procs[0].name);
+    assert_string_equal("recent", s.procs[1].name);
+    assert_int_equal(2, s.ntimers);
+    assert_int_equal(2, s.npoints);
+    assert_int_equal(2, s.nvalues);
+    assert_int_equal(1, s.ntasks);
+    /* the survivors' series point at their renumbered process */
+    assert_string_equal("recent.timer", s.timers[1].name);
+    assert_int_equal(1, s.timers[1].proc);
+    assert_u64_equal(3, s.timers[1].processing.count, "recent's own histogram");
+    assert_string_equal("recent.label", s.points[1].label);
+    assert_int_equal(1, s.points[1].proc);
+    assert_int_equal(1, s.values[1].proc);
+    assert_u64_equal(102, s.values[1].total, "recent's own counter");
+    assert_true(s.tasks[0].proc == SIZE_MAX);
+
+    char *t = render(&s, TKP_TEXT, 10);
+    assert_not_contains(t, "process=\"old\"", "no series of the forgotten process");
+    assert_contains(t, "timekeeper_process_up{process=\"recent\",pid=\"12\"} 0",
+                    "a recent exit still shows, down");
+    assert_contains(t, "timer=\"recent.timer\"", "with its timers");
+    free(t);
+    /* a live process is never forgotten, whatever the delay */
+    assert_int_equal(1, tkp_snapshot_forget(&s, 0));
+    assert_int_equal(1, s.nprocs);
+    assert_string_equal("live", s.procs[0].name);
+    assert_int_equal(1, s.ntimers);
+    tkp_snapshot_clear(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +363,7 @@ int main(void)
         cmocka_unit_test(health_is_the_rule_of_check),
         cmocka_unit_test(counters_gauges_stages_and_resources_are_families_of_their_own),
         cmocka_unit_test(resources_are_read_from_proc_at_most_once_per_age),
+        cmocka_unit_test(forget_drops_processes_down_long_enough_with_all_their_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,9 @@
 #                                 once it is gone
 #   test_serve.sh BIN sample      the same parsers accept a hand-made snapshot with task types
 #                                 (top-k and other), awkward label values and an exited process
+#   test_serve.sh BIN forget      an exited program shows up 0 with its final counts for
+#                                 --forget-exited, then its series go while its segment stays;
+#                                 with --forget-exited never a new serve keeps showing it
 #   test_serve.sh BIN prometheus  a real Prometheus server scrapes serve every second; through its
 #                                 HTTP query API a timer's _count arrives and grows, and (when the
 #                                 build has the libuv example uv-server) a task type's exec time
@@ -68,16 +71,23 @@ EOF
     exit 0
 fi
 
-"$BIN/gateway" --duration 20 --rate 2000 >"$TMP/gateway.out" 2>&1 &
+GW_SECONDS=20 SERVE_ARGS=()
+if [ "$MODE" = forget ]; then GW_SECONDS=3 SERVE_ARGS=(--forget-exited 2s); fi
+"$BIN/gateway" --duration "$GW_SECONDS" --rate 2000 >"$TMP/gateway.out" 2>&1 &
 GW=$!
 PIDS+=("$GW")
 wait_for 5 sh -c "ls '$TK_DIR' | grep -q ." || fail "gateway made no segment"
 
-"$BIN/timekeeper" serve --listen 127.0.0.1:0 --max-silence 5 2>"$TMP/serve.err" &
-PIDS+=("$!")
-wait_for 5 grep -q 'http://' "$TMP/serve.err" || fail "serve did not start: $(cat "$TMP/serve.err")"
-URL=$(sed -n 's|.*\(http://[^ ]*\)/metrics.*|\1|p' "$TMP/serve.err" | head -1)
-[ -n "$URL" ] || fail "no URL in: $(cat "$TMP/serve.err")"
+# start_serve LOG ARGS...: starts serve; URL becomes its address
+start_serve() {
+    local log=$1; shift
+    "$BIN/timekeeper" serve --listen 127.0.0.1:0 --max-silence 5 "$@" 2>"$log" &
+    PIDS+=("$!")
+    wait_for 5 grep -q 'http://' "$log" || fail "serve did not start: $(cat "$log")"
+    URL=$(sed -n 's|.*\(http://[^ ]*\)/metrics.*|\1|p' "$log" | head -1)
+    [ -n "$URL" ] || fail "no URL in: $(cat "$log")"
+}
+start_serve "$TMP/serve.err" ${SERVE_ARGS[@]+"${SERVE_ARGS[@]}"}
 
 has_count() { curl -sf "$URL/metrics" | grep -q 'timekeeper_timer_processing_seconds_count{.*timer="gw.risk"} [1-9]'; }
 wait_for 10 has_count || fail "no gw.risk count in: $(curl -s "$URL/metrics" | head -50)"
@@ -130,6 +140,24 @@ EOF
     wait_for 5 quiet || fail "/healthz is not 503 once the gateway is gone"
     curl -s "$URL/healthz" | grep -q 'no live instrumented process' || fail "503 says why"
     echo "test_serve formats: ok"
+    ;;
+forget)
+    wait "$GW" 2>/dev/null || true
+    down() { curl -sf "$URL/metrics" | grep -q '^timekeeper_process_up{process="gateway",.*} 0$'; }
+    wait_for 5 down || fail "no process_up 0 once the gateway exited: $(curl -s "$URL/metrics" | grep process_up)"
+    curl -sf "$URL/metrics" >"$TMP/down.txt"
+    grep -q 'timekeeper_timer_processing_seconds_count{process="gateway",.*timer="gw.risk"} [1-9]' \
+        "$TMP/down.txt" || fail "the exited gateway's final counts are not shown"
+    gone() { ! curl -sf "$URL/metrics" | grep -q 'process="gateway"'; }
+    wait_for 10 gone || fail "the gateway's series stay after --forget-exited 2s: $(curl -s "$URL/metrics" | grep -c 'process="gateway"')"
+    curl -sf "$URL/metrics" | grep -q '^timekeeper_processes 0$' || fail "timekeeper_processes is not 0"
+    ls "$TK_DIR" | grep -q . || fail "the segment went with the series"
+    # a serve that never forgets, started after the exit: the dead process shows, down, and stays
+    start_serve "$TMP/serve2.err" --forget-exited never
+    wait_for 5 down || fail "a new serve does not show the exited gateway"
+    sleep 3
+    down || fail "--forget-exited never forgot the gateway"
+    echo "test_serve forget: ok (shown down with its counts, gone after 2 s, kept with never)"
     ;;
 prometheus)
     need prometheus

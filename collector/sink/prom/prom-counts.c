@@ -27,6 +27,7 @@ typedef struct ctimer {
 
 typedef struct cproc {
     const tkc_proc *core;
+    uint64_t down_since_ns; /* the first snapshot that saw it exited, 0: not yet */
     uint32_t nids;
     ctimer **timers;   /* by name id, NULL: not a timer */
     uint64_t *points;  /* by name id */
@@ -227,13 +228,13 @@ static int by_name(const void *a, const void *b)
     return strcmp((*(const ctimer *const *)a)->name, (*(const ctimer *const *)b)->name);
 }
 
-int tkp_counts_snapshot(const tkp_counts *c, tkp_snapshot *s, uint64_t now_ns)
+int tkp_counts_snapshot(tkp_counts *c, tkp_snapshot *s, uint64_t now_ns)
 {
     const ctimer **sorted = NULL;
     size_t cap = 0;
     int rc = 0;
     for (size_t i = 0; i < c->nprocs && rc == 0; i++) {
-        const cproc *cp = c->procs[i];
+        cproc *cp = c->procs[i];
         const tkc_proc *p = cp->core;
         size_t proc = s->nprocs;
         tkp_proc *sp = tkp_snapshot_add_proc(s, p->name, p->pid);
@@ -242,6 +243,11 @@ int tkp_counts_snapshot(const tkp_counts *c, tkp_snapshot *s, uint64_t now_ns)
             break;
         }
         sp->up = p->state == TKC_PROC_LIVE;
+        if (!sp->up && !cp->down_since_ns)
+            cp->down_since_ns = now_ns ? now_ns : 1;
+        sp->down_s = sp->up || now_ns < cp->down_since_ns
+                         ? 0
+                         : (double)(now_ns - cp->down_since_ns) / 1e9;
         tka_proc_healthy(p, now_ns, 0, &sp->silence_s); /* the silence as check measures it */
         sp->records = p->records;
         sp->overwritten = tkc_proc_lost(p, TKC_LOSS_OVERWRITTEN);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,68 @@ tkp_value *tkp_snapshot_add_value(tkp_snapshot *s, size_t proc, int kind, const 
         copy_name(v->name, sizeof v->name, name);
     }
     return v;
+}
+
+/* Keeps the elements of arr (n of size sz, each with its process index at offset off) whose
+ * process survives, renumbered through map (nmap old processes; SIZE_MAX: removed). An element
+ * of no process (index SIZE_MAX: task types are summed over processes) stays. Returns the new
+ * count. */
+static size_t keep_by_proc(void *arr, size_t n, size_t sz, size_t off, const size_t *map,
+                           size_t nmap)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *e = (char *)arr + i * sz;
+        size_t proc;
+        memcpy(&proc, e + off, sizeof proc);
+        if (proc < nmap) {
+            if (map[proc] == SIZE_MAX)
+                continue;
+            proc = map[proc];
+            memcpy(e + off, &proc, sizeof proc);
+        }
+        if (j != i)
+            memmove((char *)arr + j * sz, e, sz);
+        j++;
+    }
+    return j;
+}
+
+size_t tkp_snapshot_forget(tkp_snapshot *s, double after_s)
+{
+    size_t gone = 0;
+    for (size_t i = 0; i < s->nprocs; i++)
+        gone += !s->procs[i].up && s->procs[i].down_s >= after_s;
+    if (!gone)
+        return 0;
+    /* the process indexes, old -> new; on ENOMEM nothing is forgotten this time (the next
+     * snapshot tries again) */
+    size_t *map = malloc(s->nprocs * sizeof *map);
+    if (!map)
+        return 0;
+    size_t j = 0;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        if (!s->procs[i].up && s->procs[i].down_s >= after_s) {
+            map[i] = SIZE_MAX;
+            continue;
+        }
+        map[i] = j;
+        if (j != i)
+            s->procs[j] = s->procs[i];
+        j++;
+    }
+    const size_t nold = s->nprocs;
+    s->nprocs = j;
+    s->ntimers = keep_by_proc(s->timers, s->ntimers, sizeof *s->timers,
+                              offsetof(tkp_timer, proc), map, nold);
+    s->npoints = keep_by_proc(s->points, s->npoints, sizeof *s->points,
+                              offsetof(tkp_points, proc), map, nold);
+    s->ntasks = keep_by_proc(s->tasks, s->ntasks, sizeof *s->tasks, offsetof(tkp_task, proc),
+                             map, nold);
+    s->nvalues = keep_by_proc(s->values, s->nvalues, sizeof *s->values,
+                              offsetof(tkp_value, proc), map, nold);
+    free(map);
+    return gone;
 }
 
 /* ---- histograms at the fixed bounds ------------------------------------------------------------ */

@@ -33,6 +33,7 @@ typedef struct tkp_proc {
     char name[64];
     int pid;
     int up;              /* 1: live, 0: exited */
+    double down_s;       /* exited: seconds since a snapshot first saw it exited; live: 0 */
     double silence_s;    /* seconds since its newest record (or its start when it has none) */
     uint64_t records;    /* records read */
     uint64_t overwritten; /* records overwritten before this collector first read the ring */
@@ -117,6 +118,11 @@ tkp_task *tkp_snapshot_add_task(tkp_snapshot *s, size_t proc, const char *functi
                                 const char *file, unsigned line);
 tkp_value *tkp_snapshot_add_value(tkp_snapshot *s, size_t proc, int kind, const char *name);
 
+/* Removes the processes that are down (exited) since at least after_s seconds, with every timer,
+ * point, task and value of theirs; the others keep their order (indexes are renumbered). Returns
+ * how many were removed. Can't fail. */
+size_t tkp_snapshot_forget(tkp_snapshot *s, double after_s);
+
 /* Adds the values of h (ns) into out at the fixed bounds (a value counts at a bound when its
  * whole histogram bucket lies at or below it: exact within the histogram's 1/2048). Adding the
  * interval and the total histograms of a timer gives everything since start. NULL h adds
@@ -139,7 +145,7 @@ void tkp_counts_free(tkp_counts *c);
 const struct tkc_consumer *tkp_counts_consumer(tkp_counts *c);
 /* Appends every process, timer and label seen so far to s, with health as of now_ns
  * (CLOCK_MONOTONIC). On the driver's thread. Returns 0 or -ENOMEM. */
-int tkp_counts_snapshot(const tkp_counts *c, tkp_snapshot *s, uint64_t now_ns);
+int tkp_counts_snapshot(tkp_counts *c, tkp_snapshot *s, uint64_t now_ns);
 
 /* ---- counters, gauges, stages and resources (sink/prom/prom-values.c) --------------------------
  * Program values come from the counter aggregator (agg/counters.h), resources from /proc
