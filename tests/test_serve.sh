@@ -32,7 +32,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-fail() { echo "test_serve: $*" >&2; exit 1; }
+fail() {
+    echo "test_serve: $*" >&2
+    for f in "$TMP"/serve*.err; do [ -s "$f" ] && sed "s|^|  ${f##*/}: |" "$f" | tail -20 >&2; done
+    exit 1
+}
 need() { command -v "$1" >/dev/null || fail "$1 is not installed (scripts/install-deps.sh)"; }
 need curl
 
@@ -143,14 +147,15 @@ EOF
     ;;
 forget)
     wait "$GW" 2>/dev/null || true
-    down() { curl -sf "$URL/metrics" | grep -q '^timekeeper_process_up{process="gateway",.*} 0$'; }
-    wait_for 5 down || fail "no process_up 0 once the gateway exited: $(curl -s "$URL/metrics" | grep process_up)"
-    curl -sf "$URL/metrics" >"$TMP/down.txt"
+    # scrape: /metrics into $TMP/m.txt, retried while serve answers 503 (busy on a loaded machine)
+    scrape() { wait_for 10 curl -sf -o "$TMP/m.txt" "$URL/metrics" || fail "no /metrics from $URL"; }
+    down() { scrape; grep -q '^timekeeper_process_up{process="gateway",.*} 0$' "$TMP/m.txt"; }
+    wait_for 5 down || fail "no process_up 0 once the gateway exited: $(grep process_up "$TMP/m.txt")"
     grep -q 'timekeeper_timer_processing_seconds_count{process="gateway",.*timer="gw.risk"} [1-9]' \
-        "$TMP/down.txt" || fail "the exited gateway's final counts are not shown"
-    gone() { ! curl -sf "$URL/metrics" | grep -q 'process="gateway"'; }
-    wait_for 10 gone || fail "the gateway's series stay after --forget-exited 2s: $(curl -s "$URL/metrics" | grep -c 'process="gateway"')"
-    curl -sf "$URL/metrics" | grep -q '^timekeeper_processes 0$' || fail "timekeeper_processes is not 0"
+        "$TMP/m.txt" || fail "the exited gateway's final counts are not shown"
+    gone() { scrape; ! grep -q 'process="gateway"' "$TMP/m.txt"; }
+    wait_for 10 gone || fail "the gateway's series stay after --forget-exited 2s: $(grep -c 'process="gateway"' "$TMP/m.txt")"
+    grep -q '^timekeeper_processes 0$' "$TMP/m.txt" || fail "timekeeper_processes is not 0"
     ls "$TK_DIR" | grep -q . || fail "the segment went with the series"
     # a serve that never forgets, started after the exit: the dead process shows, down, and stays
     start_serve "$TMP/serve2.err" --forget-exited never
