@@ -65,7 +65,10 @@ wait_for() {
 wait_gone() {
     local re=$1 deadline=$((SECONDS + ${2:-10}))
     while ((SECONDS < deadline)); do
-        screen | grep -qE -- "$re" || return 0
+        # the screen first, then grep: under pipefail a grep that exits at its first match can
+        # fail the pipe's writer, and a failed pipe must not read as "gone"
+        local s
+        s=$(screen) && ! grep -qE -- "$re" <<<"$s" && return 0
         sleep 0.1
     done
     fail "waited ${2:-10}s for /$re/ to go away"
