@@ -50,8 +50,9 @@ def test_calibrate_json_lists_every_probe(tk_dir):
     for g, key in ((goal, "point_ratio"), (d["goal_ids"], "point_ids_ratio")):
         if abs(g[key] - 1.5) > 0.001:  # the ratios are rounded to 3 decimals
             assert g["met"] == (g[key] <= 1.5), g
-        # the median of per-round ratios: within the spread of the rounds, near best-to-best
-        assert 0.5 < g["median_of_rounds"] / g[key] < 2, g
+        # the median of per-round ratios: the same quantity, so of the same order as the ratio
+        # of the bests (wide bounds: a loaded machine disturbs the rounds, --quick has 12)
+        assert 0.2 < g["median_of_rounds"] / g[key] < 5, g
     assert d["recording"] is True and d["python"].startswith("3.")
 
 
