@@ -355,6 +355,41 @@ assert msgs == want_msgs > 0, (msgs, want_msgs)
 print("export --otlp RECORDING %s: %d windows, %d records, gw.messages_in %d" % (
     temporality, len(wins), sum(got.values()), msgs))
 PYEOF
+    # the recording's resources rows, in the push of their window: CPU time of the window (delta)
+    # or of the run so far (cumulative), RSS and threads at its end
+    $PY - "$TK_DIR/rec/run.db" "$TK_DIR/rec/$temporality.txt" $temporality <<'PYEOF' \
+        || fail "export --otlp RECORDING ($temporality): resources differ from the resources rows"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+temporality = sys.argv[3]
+wins = [w for (w,) in db.execute("SELECT id FROM intervals WHERE window = 'interval' ORDER BY id")]
+rows = {w: (u / 100 * secs, s / 100 * secs, rss, th) for w, secs, u, s, rss, th in db.execute(
+    "SELECT interval, seconds, user_pct, sys_pct, rss_bytes, threads FROM resources")}
+reqs, cur = [], {}
+for line in open(sys.argv[2]):
+    f = line.split()
+    if f == ["END"]:
+        reqs.append(cur); cur = {}
+    elif f[:1] == ["M"] and f[1].startswith("process."):
+        kv = dict(x.lstrip("@").split("=", 1) for x in f[3:] if "=" in x)
+        cur[(f[1], kv.get("cpu.mode"))] = float(kv["value"])
+assert len(reqs) == len(wins), (len(reqs), len(wins))
+seen, user_run, sys_run = 0, 0.0, 0.0
+for w, got in zip(wins, reqs):
+    if w not in rows:
+        assert not got, (w, got)  # no sample in that window: no resource metrics
+        continue
+    u, s, rss, th = rows[w]
+    user_run, sys_run = user_run + u, sys_run + s
+    want_u, want_s = (u, s) if temporality == "delta" else (user_run, sys_run)
+    assert abs(got[("process.cpu.time", "user")] - want_u) < 1e-9, (w, got, want_u)
+    assert abs(got[("process.cpu.time", "system")] - want_s) < 1e-9, (w, got, want_s)
+    assert got[("process.memory.usage", None)] == rss and got[("process.threads", None)] == th, (w, got)
+    seen += 1
+assert seen >= 3, seen
+print("export --otlp RECORDING %s: resources of %d windows, cpu %.3f s" % (
+    temporality, seen, user_run + sys_run))
+PYEOF
 done
 # -t filters timers; a file that is not a recording is an error, not a push
 start_receiver "$TK_DIR/rec-t" 200

@@ -259,6 +259,36 @@ int tk_rec_calls(tk_rec *r, int (*fn)(void *, const tk_rec_call *), void *ctx)
     });
 }
 
+/* A REAL or INTEGER column, or dflt when NULL. */
+static double col_double(sqlite3_stmt *st, int i, double dflt)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? dflt : sqlite3_column_double(st, i);
+}
+static int64_t col_int64(sqlite3_stmt *st, int i, int64_t dflt)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? dflt : sqlite3_column_int64(st, i);
+}
+
+int tk_rec_resources(tk_rec *r, int (*fn)(void *, const tk_rec_resource *), void *ctx)
+{
+    ROWS(r,
+         "SELECT x.interval, x.process, x.seconds, x.user_pct, x.sys_pct, x.rss_bytes, x.threads "
+         "FROM resources x JOIN intervals i ON i.id = x.interval WHERE i.window = 'interval' "
+         "ORDER BY x.interval, x.process",
+         {
+             double secs = col_double(st, 2, 0);
+             tk_rec_resource x = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                                  col_double(st, 3, 0) / 100 * secs,
+                                  col_double(st, 4, 0) / 100 * secs, col_int64(st, 5, -1),
+                                  col_int64(st, 6, -1)};
+             if (!(x.user_s >= 0) || !(x.sys_s >= 0)) { /* NaN or negative: not a sample */
+                 x.user_s = 0;
+                 x.sys_s = 0;
+             }
+             stop_ = fn(ctx, &x);
+         });
+}
+
 int tk_rec_intervals(tk_rec *r, int (*fn)(void *, const tk_rec_interval *), void *ctx)
 {
     ROWS(r, "SELECT id, window = 'total', start_mono_ns, end_mono_ns FROM intervals ORDER BY id", {

@@ -70,6 +70,13 @@ typedef struct tk_rec_interval {
     uint64_t start_mono_ns, end_mono_ns;
 } tk_rec_interval;
 
+/* One process's resources over one `interval` window (the resources table). */
+typedef struct tk_rec_resource {
+    int64_t interval, process;
+    double user_s, sys_s;   /* CPU time spent in the window: user_pct / 100 x seconds */
+    int64_t rss_bytes, threads; /* as of the window's end; -1: not sampled */
+} tk_rec_resource;
+
 typedef struct tk_rec_call {
     int64_t component;      /* names.id */
     const char *callback;
@@ -101,6 +108,8 @@ int tk_rec_window_samples(tk_rec *r, int (*fn)(void *ctx, const tk_rec_sample *s
 int tk_rec_stats(tk_rec *r, int (*fn)(void *ctx, const tk_rec_stat *s), void *ctx);
 /* Component callback calls, in the order they ran. */
 int tk_rec_calls(tk_rec *r, int (*fn)(void *ctx, const tk_rec_call *c), void *ctx);
+/* Resource samples of the `interval` windows, ordered by window and process. */
+int tk_rec_resources(tk_rec *r, int (*fn)(void *ctx, const tk_rec_resource *x), void *ctx);
 /* Reporting windows, in file order. */
 int tk_rec_intervals(tk_rec *r, int (*fn)(void *ctx, const tk_rec_interval *i), void *ctx);
 /* Number of rows of a table of the schema (a fixed list of names), -1 on error. */

@@ -230,6 +230,11 @@ int tk_otlp_new(const tk_otlp_config *c, tk_otlp **out);
  * queue refused a request (counted in the exporter's overflow). Not thread-safe (one caller). */
 int tk_otlp_push_metrics(tk_otlp *x, const tk_otlp_proc_in *p, uint64_t start_unix_ns,
                          uint64_t end_unix_ns);
+/* A process's resources as every push names them (OpenTelemetry's process metrics): CPU time in
+ * user and system mode (sums, seconds; attribute cpu.mode, from a[0..2)), resident bytes and
+ * threads (gauges), into m[0..4). Returns 4. Can't fail. */
+int tk_otlp_resource_metrics(tk_otlp_metric *m, tk_otlp_attr *a, double user_s, double sys_s,
+                             int64_t rss_bytes, int64_t threads);
 /* Offers one timer span of p (Unix ns). origin: the program's origin timestamp (raw, 0: none):
  * spans of one origin share a trace id. Sampled per trace (sample) and capped (span_rate); kept
  * spans are batched per process and queued when a batch fills, p changes, or on

@@ -145,6 +145,25 @@ static int push_chunk(tk_otlp *x, const tk_otlp_resource *res, const tk_otlp_met
     return tk_otlp_exporter_enqueue(x->exp, TK_OTLP_METRICS, body, x->buf.len, n);
 }
 
+int tk_otlp_resource_metrics(tk_otlp_metric *m, tk_otlp_attr *a, double user_s, double sys_s,
+                             int64_t rss_bytes, int64_t threads)
+{
+    a[0] = (tk_otlp_attr){.key = "cpu.mode", .str = "user"};
+    a[1] = (tk_otlp_attr){.key = "cpu.mode", .str = "system"};
+    static const char cpu_desc[] = "CPU time of the process";
+    m[0] = (tk_otlp_metric){.name = "process.cpu.time", .description = cpu_desc, .unit = "s",
+                            .kind = TK_OTLP_SUM, .attrs = &a[0], .nattrs = 1, .dval = user_s,
+                            .is_double = 1};
+    m[1] = m[0];
+    m[1].attrs = &a[1];
+    m[1].dval = sys_s;
+    m[2] = (tk_otlp_metric){.name = "process.memory.usage", .description = "resident set size",
+                            .unit = "By", .kind = TK_OTLP_GAUGE, .ival = rss_bytes};
+    m[3] = (tk_otlp_metric){.name = "process.threads", .description = "threads of the process",
+                            .unit = "{thread}", .kind = TK_OTLP_GAUGE, .ival = threads};
+    return 4;
+}
+
 int tk_otlp_push_metrics(tk_otlp *x, const tk_otlp_proc_in *p, uint64_t start_unix_ns,
                          uint64_t end_unix_ns)
 {

@@ -14,6 +14,7 @@ typedef struct rp_proc {
     int64_t id, off;
     int pid;
     char *name, *cmdline;
+    double user_s, sys_s; /* CPU time of the windows pushed so far (cumulative temporality) */
 } rp_proc;
 
 enum { K_OTHER, K_TIMER, K_VALUE };
@@ -57,6 +58,8 @@ typedef struct rp {
     size_t nwins, wi;   /* wi: the next window to push */
     rp_sample *samples;
     size_t nsamples, si;
+    tk_rec_resource *res; /* resource rows of the kept processes, by window and process */
+    size_t nres, ri;
     rp_stat *stats;     /* the pending window's rows, one per timer */
     size_t nstats, capstats;
     int64_t pending;    /* the window of stats; -1: none */
@@ -98,7 +101,7 @@ static int on_proc(void *ctx, const tk_rec_process *p)
     if (grow((void **)&c->procs, c->nprocs, sizeof *c->procs) < 0)
         return -ENOMEM;
     rp_proc *e = &c->procs[c->nprocs];
-    *e = (rp_proc){p->id, p->real_minus_mono_ns, p->pid, strdup(p->name), strdup(p->cmdline)};
+    *e = (rp_proc){p->id, p->real_minus_mono_ns, p->pid, strdup(p->name), strdup(p->cmdline), 0, 0};
     if (!e->name || !e->cmdline) {
         free(e->name);
         free(e->cmdline);
@@ -155,6 +158,47 @@ static int on_sample(void *ctx, const tk_rec_sample *s)
     if (grow((void **)&c->samples, c->nsamples, sizeof *c->samples) < 0)
         return -ENOMEM;
     c->samples[c->nsamples++] = (rp_sample){s->interval, ni, s->gauge, s->value, s->delta};
+    return 0;
+}
+
+static int on_resource(void *ctx, const tk_rec_resource *x)
+{
+    rp *c = ctx;
+    size_t pi = 0;
+    while (pi < c->nprocs && c->procs[pi].id != x->process)
+        pi++;
+    if (pi == c->nprocs || (c->o->pid && c->procs[pi].pid != c->o->pid))
+        return 0;
+    if (c->nres && (x->interval < c->res[c->nres - 1].interval ||
+                    (x->interval == c->res[c->nres - 1].interval &&
+                     x->process <= c->res[c->nres - 1].process)))
+        return -EINVAL; /* the reader orders them: a repeat is a malformed file */
+    if (grow((void **)&c->res, c->nres, sizeof *c->res) < 0)
+        return -ENOMEM;
+    c->res[c->nres++] = *x;
+    return 0;
+}
+
+/* The resource metrics of process pi in window w into m[0..4) (attrs a[0..2)): the window's CPU
+ * time (delta) or the sum so far (cumulative), RSS and threads at its end. Returns how many (0:
+ * no sample of it in w; 2: CPU time only). */
+static int window_resources(rp *c, const rp_win *w, size_t pi, tk_otlp_metric *m, tk_otlp_attr *a)
+{
+    while (c->ri < c->nres && c->res[c->ri].interval < w->id)
+        c->ri++;
+    for (size_t i = c->ri; i < c->nres && c->res[i].interval == w->id; i++) {
+        const tk_rec_resource *x = &c->res[i];
+        if (x->process != c->procs[pi].id)
+            continue;
+        rp_proc *p = &c->procs[pi];
+        p->user_s += x->user_s;
+        p->sys_s += x->sys_s;
+        int cumulative = c->o->temporality == TK_OTLP_CUMULATIVE;
+        int n = tk_otlp_resource_metrics(m, a, cumulative ? p->user_s : x->user_s,
+                                         cumulative ? p->sys_s : x->sys_s, x->rss_bytes,
+                                         x->threads);
+        return x->rss_bytes < 0 || x->threads < 0 ? 2 : n;
+    }
     return 0;
 }
 
@@ -238,7 +282,10 @@ static int push_window(rp *c, const rp_win *w)
             double v = s->gauge || cumulative ? s->value : s->delta;
             c->vin[nv++] = (tk_otlp_value_in){c->names[s->name].name, s->gauge, (int64_t)v};
         }
-        if (!nt && !nv)
+        tk_otlp_metric rm[4];
+        tk_otlp_attr ra[2];
+        int nr = window_resources(c, w, pi, rm, ra);
+        if (!nt && !nv && !nr)
             continue;
         for (size_t i = 0; i < nt; i++)
             for (int k = 0; k < 2; k++)
@@ -248,7 +295,8 @@ static int push_window(rp *c, const rp_win *w)
                 }
         tk_otlp_proc_in in = {.name = p->name, .cmdline = p->cmdline, .pid = p->pid,
                               .key = (uint64_t)p->id, .timers = c->tin, .ntimers = nt,
-                              .values = c->vin, .nvalues = nv};
+                              .values = c->vin, .nvalues = nv, .extra = nr ? rm : NULL,
+                              .nextra = (size_t)nr};
         uint64_t start = (uint64_t)((int64_t)(cumulative ? first_start : w->start) + p->off);
         uint64_t end = (uint64_t)((int64_t)w->end + p->off);
         wait_room(c);
@@ -341,7 +389,9 @@ int tk_otlp_push_recording(tk_otlp *x, tk_rec *r, const tk_otlp_rec_options *o,
         err[0] = 0;
     int rc;
     if ((rc = tk_rec_processes(r, on_proc, &c)) != 0 || (rc = tk_rec_names(r, on_name, &c)) != 0 ||
-        (rc = tk_rec_intervals(r, on_window, &c)) != 0 || (rc = tk_rec_window_samples(r, on_sample, &c)) != 0)
+        (rc = tk_rec_intervals(r, on_window, &c)) != 0 ||
+        (rc = tk_rec_window_samples(r, on_sample, &c)) != 0 ||
+        (rc = tk_rec_resources(r, on_resource, &c)) != 0)
         goto out;
     if (c.nsamples)
         qsort(c.samples, c.nsamples, sizeof *c.samples, cmp_sample);
@@ -377,6 +427,7 @@ out:
     free(c.names);
     free(c.wins);
     free(c.samples);
+    free(c.res);
     free(c.tin);
     free(c.vin);
     return rc;

@@ -47,7 +47,7 @@ static uint64_t sum_value(const otlp_sink *o, uint64_t *prev, uint64_t total)
     return o->temporality == TK_OTLP_CUMULATIVE ? total : d;
 }
 
-/* The resources of live process p, sampled once, into m[0..5) (attrs in a[0..2)). Returns how
+/* The resources of live process p, sampled once, into m[0..4) (attrs in a[0..2)). Returns how
  * many metrics (0: not readable), or -ENOMEM. */
 static int resources_of(otlp_sink *o, const tkc_proc *p, tk_otlp_metric *m, tk_otlp_attr *a)
 {
@@ -70,20 +70,8 @@ static int resources_of(otlp_sink *o, const tkc_proc *p, tk_otlp_metric *m, tk_o
     }
     struct cpu_prev *c = &o->cpu[i];
     uint64_t user = sum_value(o, &c->user_ns, ps.utime_ns), sys = sum_value(o, &c->sys_ns, ps.stime_ns);
-    a[0] = (tk_otlp_attr){.key = "cpu.mode", .str = "user"};
-    a[1] = (tk_otlp_attr){.key = "cpu.mode", .str = "system"};
-    static const char cpu_desc[] = "CPU time of the process";
-    m[0] = (tk_otlp_metric){.name = "process.cpu.time", .description = cpu_desc, .unit = "s",
-                            .kind = TK_OTLP_SUM, .attrs = &a[0], .nattrs = 1,
-                            .dval = (double)user / 1e9, .is_double = 1};
-    m[1] = m[0];
-    m[1].attrs = &a[1];
-    m[1].dval = (double)sys / 1e9;
-    m[2] = (tk_otlp_metric){.name = "process.memory.usage", .description = "resident set size",
-                            .unit = "By", .kind = TK_OTLP_GAUGE, .ival = (int64_t)ps.rss_bytes};
-    m[3] = (tk_otlp_metric){.name = "process.threads", .description = "threads of the process",
-                            .unit = "{thread}", .kind = TK_OTLP_GAUGE, .ival = ps.threads};
-    return 4;
+    return tk_otlp_resource_metrics(m, a, (double)user / 1e9, (double)sys / 1e9,
+                                    (int64_t)ps.rss_bytes, (int64_t)ps.threads);
 }
 
 /* The previous totals of task type name (created on first sight), or NULL when out of memory. */
