@@ -175,28 +175,6 @@ void tk__timing_write(uint32_t label, uint64_t ticks, uint64_t client, uint64_t 
     }
 }
 
-static inline void store_word(uint64_t *w, uint64_t v) { __atomic_store_n(w, v, __ATOMIC_RELAXED); }
-
-/* Bytes [off, off + width) of the context (width 4 or 8), zero past len, as a little-endian word.
- * The whole-word case is one unaligned load. */
-static inline uint64_t ctx_bytes(const char *ctx, size_t len, size_t off, size_t width)
-{
-    uint64_t v = 0;
-    if (off + width <= len) {
-        if (width == 8) {
-            memcpy(&v, ctx + off, 8);
-        } else {
-            uint32_t w;
-            memcpy(&w, ctx + off, 4);
-            v = w;
-        }
-    } else {
-        for (size_t i = off; i < len; i++)
-            v |= (uint64_t)(unsigned char)ctx[i] << (8 * (i - off));
-    }
-    return v;
-}
-
 /* Every case but the common one: recording off, a bad label, TIMING text on, no ring yet, or a
  * context. Out of line, so that the common case in tk_point_at() stays a few loads and stores. */
 TK_HIDDEN __attribute__((noinline)) void tk__point_general(tk_label_t label, uint64_t ticks,
@@ -227,36 +205,8 @@ TK_HIDDEN __attribute__((noinline)) void tk__point_general(tk_label_t label, uin
         if (!r)
             return;
     }
-    const size_t clen = len > TK_CONTEXT_MAX ? TK_CONTEXT_MAX : len;
-    const uint32_t more = clen <= 16 ? 0 : (uint32_t)((clen - 16 + 27) / 28);
-    const uint64_t h = r->head;
-    const uint64_t n = r->counters[label] + 1;
-    TKS_FENCE_RELEASE();
-    tks_record *s = &r->slots[h & r->mask];
-    __atomic_store_n(&s->tag, TKS_TAG(TKS_REC_POINT, label), __ATOMIC_RELAXED);
-    __atomic_store_n(&s->seq, (uint32_t)n, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->a, ticks, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->b, client, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->c, command, __ATOMIC_RELAXED);
-
-    /* the continuations (tks_point_ext, tks_point_more), built as little-endian words in place */
-    uint64_t *d = (uint64_t *)&r->slots[(h + 1) & r->mask];
-    store_word(&d[0], TKS_TAG(TKS_REC_POINT_EXT, 1) | (uint64_t)clen << 32 | (uint64_t)(1 + more) << 48);
-    store_word(&d[1], session);
-    store_word(&d[2], ctx_bytes(ctx, clen, 0, 8));
-    store_word(&d[3], ctx_bytes(ctx, clen, 8, 8));
-    for (uint32_t k = 0; k < more; k++) {
-        const size_t off = 16 + (size_t)k * 28;
-        d = (uint64_t *)&r->slots[(h + 2 + k) & r->mask];
-        store_word(&d[0], TKS_TAG(TKS_REC_POINT_EXT, 2 + k) | ctx_bytes(ctx, clen, off, 4) << 32);
-        store_word(&d[1], ctx_bytes(ctx, clen, off + 4, 8));
-        store_word(&d[2], ctx_bytes(ctx, clen, off + 12, 8));
-        store_word(&d[3], ctx_bytes(ctx, clen, off + 20, 8));
-    }
-    const uint64_t nh = h + 2 + more;
-    __atomic_store_n(&r->hdr->head, nh, __ATOMIC_RELEASE);
-    __atomic_store_n(&r->counters[label], n, __ATOMIC_RELAXED);
-    r->head = nh;
+    tk__point_write(r, label, ticks, client, command, session, ctx,
+                    len > TK_CONTEXT_MAX ? TK_CONTEXT_MAX : len);
 }
 
 void tk_point_at(tk_label_t label, uint64_t ticks, uint64_t client, uint64_t command,
