@@ -105,6 +105,20 @@ if [ -f "$bin/../python/timekeeper/asyncio.py" ]; then
 else
     echo "== bench_asyncio: skipped (the Python extension is not built)"
 fi
+if [ -f "$bin/../python/timekeeper/calibrate.py" ]; then
+    # the Python binding's costs against its floors (docs/python.md); the verdicts as summary lines
+    echo "== python_calibrate $quick"
+    PYTHONPATH=$bin/../python /usr/bin/python3 -m timekeeper.calibrate $quick \
+        >"$out/python_calibrate.txt" 2>&1
+    rc=$?
+    sed -n 's|^point() / noop() = \([0-9.]*\) \(.*\)|python_point_to_noop: \1 x \2|p;
+            s|^point(label, client, command, session) / noop_point(same) = \([0-9.]*\) \(.*\)|python_point_ids_to_noop_point: \1 x \2|p' \
+        "$out/python_calibrate.txt" >>"$out/python_calibrate.txt"
+    cat "$out/python_calibrate.txt"
+    [ "$rc" -eq 0 ] || failed="$failed python_calibrate"
+else
+    echo "== python_calibrate: skipped (the Python extension is not built)"
+fi
 run bench_serve $quick
 if [ -x "$bin/top_producer" ] && [ -x "$bin/timekeeper" ]; then
     run_script bench_serve_cpu "$here/bench_serve.sh" "$bin" $quick
@@ -114,7 +128,7 @@ fi
 
 echo
 echo "== summary ($(($(date +%s) - start_all)) s; load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))"
-for name in bench_record bench_drain bench_hist bench_task bench_recorder bench_soak bench_clock bench_analyze bench_pipeline bench_top bench_asyncio bench_serve bench_serve_cpu; do
+for name in bench_record bench_drain bench_hist bench_task bench_recorder bench_soak bench_clock bench_analyze bench_pipeline bench_top bench_asyncio python_calibrate bench_serve bench_serve_cpu; do
     f="$out/$name.txt"
     [ -f "$f" ] || continue
     grep -E '^[a-z0-9_]+: ' "$f" | grep -v '^bench_' | sed 's/^/  /'
