@@ -300,7 +300,7 @@ def _run(args, rounds, round_seconds):
     for key, (desc, ns) in results.items():
         print(f"{desc:<50} {ns:>9.1f} {ns / noop:>7.2f}")
     print()
-    print(f"verdicts: best against best, as above; in brackets the median over the {rounds} "
+    print(f"Verdicts: best against best, as above; in brackets the median over the {rounds} "
           f"rounds of each round's own ratio")
     verdict = "met" if point_ratio <= GOAL_POINT_RATIO else "NOT met"
     print(f"point() / noop() = {point_ratio:.3f} (goal <= {GOAL_POINT_RATIO}: {verdict}) "
